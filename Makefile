@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Everything else is setup they share.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+DEMO := demo
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+setup: $(BIN)/.installed
+
+## demo: generate the embedded sample release, ingest it into a local lake and show the QA summary.
+demo: setup
+	$(BIN)/silake sample --out $(DEMO)/release --seed 0
+	$(BIN)/silake ingest $(DEMO)/release --lake $(DEMO)/lake
+	$(BIN)/silake query --lake $(DEMO)/lake "select label, split, count(*) as files, sum(n_frames) as frames from files group by all order by all"
+
+## test: the whole test suite (servers on loopback are started by the tests themselves).
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(DEMO) .pytest_cache build *.egg-info

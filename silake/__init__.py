@@ -1,0 +1,1 @@
+"""silake: the Seamless Interaction lakehouse."""
