@@ -1,0 +1,1 @@
+"""Beam orchestration (`silake.pipelines`): the pipelines only fan out plain-Python units of work."""

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local worker processes (default: all cores)")
     p.add_argument("--full-refresh", action="store_true",
                    help="re-ingest every shard, even those already committed unchanged")
+    p.add_argument("--wait", action="store_true",
+                   help="remote runners: block until the job finishes and print its summary "
+                   "(local runs always wait)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     for name, help_text in (("query", "run one SQL statement over the lake"),):

@@ -1,0 +1,36 @@
+"""Runner selection. Local runs use Beam's FnApiRunner directly, never the DirectRunner's Prism path.
+
+Beam >= 2.68's DirectRunner first tries to download a Prism binary from GitHub; a name that means "local"
+(FnApiRunner, DirectRunner, direct) is therefore mapped to the FnApiRunner in multi-processing mode over
+the requested workers (in-process with one worker). Any other name (DataflowRunner, ...) goes to Beam as is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineRunner
+
+LOCAL_RUNNER_NAMES = frozenset({"fnapirunner", "directrunner", "direct", "local"})
+
+
+def is_local(runner: str) -> bool:
+    return runner.lower() in LOCAL_RUNNER_NAMES
+
+
+def make_runner(runner: str, workers: int | None, beam_args: Sequence[str] = ()
+                ) -> tuple[PipelineRunner | str, PipelineOptions]:
+    """The runner object (or name) and the pipeline options for a run."""
+    if not is_local(runner):
+        return runner, PipelineOptions(list(beam_args), runner=runner)
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    n = workers or os.cpu_count() or 1
+    options = PipelineOptions(
+        list(beam_args),
+        direct_running_mode="multi_processing" if n > 1 else "in_memory",
+        direct_num_workers=n,
+    )
+    return FnApiRunner(), options

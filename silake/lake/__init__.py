@@ -1,0 +1,1 @@
+"""Lake writing: Parquet files per (table, shard), atomic publication, the commit log, quarantine, lease."""

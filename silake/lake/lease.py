@@ -1,0 +1,74 @@
+"""Single-writer lease: one ingest run at a time may write a lake.
+
+The launcher takes `ROOT/_lease.json` before it starts the pipeline, and the pipeline's last step releases
+it, so two scheduled runs that overlap cannot interleave their writes: the second one stops with a clear
+error naming the holder. A lease older than its TTL (a run that died) may be taken over. Object stores here
+offer no portable create-if-absent, so taking the lease is write-then-read-back: the loser of a
+same-second race sees the other's run id and backs off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+
+from .layout import LEASE_FILE
+from .storage import LakeStorage
+
+DEFAULT_TTL = timedelta(hours=24)
+
+
+class LeaseHeld(RuntimeError):
+    """Another run holds the lake's lease."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    run_id: str
+    holder: str
+    acquired_at: str
+    expires_at: str
+
+    def expired(self, now: datetime) -> bool:
+        return datetime.fromisoformat(self.expires_at) <= now
+
+
+def _read(storage: LakeStorage) -> Lease | None:
+    path = storage.path(LEASE_FILE)
+    if not storage.exists(path):
+        return None
+    try:
+        return Lease(**json.loads(storage.read_bytes(path)))
+    except (ValueError, TypeError):
+        return None  # unreadable lease: treat as absent, the next write replaces it
+
+
+def acquire(storage: LakeStorage, run_id: str, ttl: timedelta = DEFAULT_TTL) -> Lease:
+    """Take the lease for `run_id` or raise LeaseHeld."""
+    now = datetime.now(timezone.utc)
+    current = _read(storage)
+    if current is not None and current.run_id != run_id and not current.expired(now):
+        raise LeaseHeld(
+            f"lake {storage.uri} is being written by run {current.run_id} ({current.holder}) since "
+            f"{current.acquired_at}; its lease expires at {current.expires_at}. If that run is dead, "
+            f"delete {storage.path(LEASE_FILE)}."
+        )
+    lease = Lease(run_id, f"{socket.gethostname()}:{os.getpid()}", now.isoformat(), (now + ttl).isoformat())
+    storage.publish_bytes(json.dumps(asdict(lease)).encode(), storage.path(LEASE_FILE))
+    confirmed = _read(storage)
+    if confirmed is None or confirmed.run_id != run_id:
+        raise LeaseHeld(f"lost the race for the lease of {storage.uri} to run "
+                        f"{confirmed.run_id if confirmed else '?'}")
+    return lease
+
+
+def release(storage: LakeStorage, run_id: str) -> bool:
+    """Drop the lease if `run_id` holds it; returns whether it did."""
+    current = _read(storage)
+    if current is None or current.run_id != run_id:
+        return False
+    storage.delete(storage.path(LEASE_FILE))
+    return True

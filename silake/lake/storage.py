@@ -1,0 +1,78 @@
+"""The lake root as a filesystem: a local directory or an object-store prefix (s3://, gs://)."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+
+@dataclass(frozen=True)
+class LakeStorage:
+    """Where the lake lives. Paths inside it are always built from table names and shard keys, never from
+    tar member names."""
+
+    root: str
+
+    @cached_property
+    def _fs_and_path(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        fs, path = fsspec.core.url_to_fs(self.root)
+        if isinstance(fs, LocalFileSystem):
+            path = os.path.abspath(path)
+        return fs, path.rstrip("/")
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        return self._fs_and_path[0]
+
+    @property
+    def base(self) -> str:
+        return self._fs_and_path[1]
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    @property
+    def uri(self) -> str:
+        """The root as a URI other tools take (absolute path locally, scheme://bucket/prefix remotely)."""
+        if self.is_local:
+            return self.base
+        return self.fs.unstrip_protocol(self.base)
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.base, *parts)
+
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(path)
+
+    def read_bytes(self, path: str) -> bytes:
+        return self.fs.cat_file(path)
+
+    def publish_file(self, local_path: str, dest: str) -> None:
+        """Make `local_path` visible at `dest` atomically: rename locally, one upload on object stores."""
+        if self.is_local:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            tmp = f"{dest}.tmp-{uuid.uuid4().hex}"  # beside dest: the rename below is atomic
+            shutil.move(local_path, tmp)
+            os.replace(tmp, dest)
+        else:
+            self.fs.put_file(local_path, dest)
+            os.remove(local_path)
+
+    def publish_bytes(self, data: bytes, dest: str) -> None:
+        fd, tmp = tempfile.mkstemp(prefix="silake-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        self.publish_file(tmp, dest)
+
+    def delete(self, path: str) -> None:
+        if self.fs.exists(path):
+            self.fs.rm_file(path)

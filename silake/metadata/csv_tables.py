@@ -1,0 +1,139 @@
+"""Read the release's metadata CSVs (every id a string), validate each row, build Arrow tables.
+
+A row that fails validation is never dropped silently: it is returned as a `Problem` with its line number,
+and the ingest writes it to the quarantine table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from pydantic import BaseModel, ValidationError
+
+from silake.schemas import tables
+from silake.schemas.ids import parse_file_id, participant_stem
+from silake.schemas.records import (
+    BFI_COLUMNS,
+    CSV_HEADERS,
+    FilelistRow,
+    InteractionRow,
+    ParticipantRow,
+    RelationshipRow,
+)
+from silake.tario.members import Problem
+
+MAX_CSV_BYTES = 512 * 1024 * 1024
+
+
+@dataclass
+class CsvTable:
+    """One metadata table read from a CSV: its rows as an Arrow table plus the rows that were rejected."""
+
+    name: str
+    uri: str
+    table: pa.Table
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _rows(text: str, name: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    expected = CSV_HEADERS[name]
+    if header is None:
+        raise ValueError(f"{name}: empty CSV")
+    header = [h.lstrip("\ufeff") for h in header]
+    if tuple(header) != expected:
+        raise ValueError(f"{name}: header {header} is not the release's {list(expected)}")
+    for row in reader:
+        line = reader.line_num
+        if not row:
+            continue
+        if len(row) != len(header):
+            yield line, {"__error__": f"{len(row)} fields, expected {len(header)}"}
+            continue
+        yield line, dict(zip(header, row, strict=True))
+
+
+def _none_if_empty(value: str) -> str | None:
+    return value if value != "" else None
+
+
+def _validate(model: type[BaseModel], raw: dict[str, str], prep: Callable[[dict[str, str]], dict]) -> BaseModel:
+    return model.model_validate(prep(raw))
+
+
+def _bool(v: str) -> bool | str:
+    low = v.strip().lower()
+    return {"true": True, "false": False, "1": True, "0": False}.get(low, v)
+
+
+def _participant_row(r: ParticipantRow) -> dict:
+    scores = {c.removesuffix("_raw"): getattr(r, c) for c in BFI_COLUMNS}
+    return {"vendor_id": r.vendor_id, "participant_id": r.participant_id,
+            "participant_stem": participant_stem(r.participant_id), "personality_disclosed": r.disclosed,
+            **scores}
+
+
+def _relationship_row(r: RelationshipRow) -> dict:
+    return {"vendor_id": r.vendor_key, "vendor_id_raw": r.vendor_id, "session_id": r.session_id,
+            "relationship": r.relationship, "relationship_detail": r.relationship_detail}
+
+
+def _prompt_row(r: InteractionRow) -> dict:
+    d = r.model_dump()
+    d["row_index"] = d.pop("index")
+    return d
+
+
+def _filelist_row(r: FilelistRow) -> dict:
+    keys = parse_file_id(r.file_id)._asdict()
+    return {**keys, **r.model_dump()}
+
+
+_SPECS: dict[str, tuple[type[BaseModel], Callable[[dict[str, str]], dict], Callable[[BaseModel], dict]]] = {
+    "participants": (ParticipantRow, dict, _participant_row),
+    "relationships": (RelationshipRow, dict, _relationship_row),
+    "prompts": (
+        InteractionRow,
+        lambda raw: {**{k: v for k, v in raw.items() if k}, "index": raw[""],
+                     "ipc_a": _none_if_empty(raw["ipc_a"]), "ipc_b": _none_if_empty(raw["ipc_b"])},
+        _prompt_row,
+    ),
+    "filelist": (
+        FilelistRow,
+        lambda raw: {k: (_bool(v) if k.startswith("has_") else v) for k, v in raw.items()},
+        _filelist_row,
+    ),
+}
+
+
+def parse_csv(name: str, text: str, uri: str) -> CsvTable:
+    """Parse one metadata CSV (`name` as in METADATA_FILES) into its lake table."""
+    model, prep, to_row = _SPECS[name]
+    rows: list[dict] = []
+    problems: list[Problem] = []
+    for line, raw in _rows(text, name):
+        if "__error__" in raw:
+            problems.append(Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}", f"line {line}"))
+            continue
+        try:
+            rows.append(to_row(_validate(model, raw, prep)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            problems.append(Problem("csv_invalid_row", f"{name} line {line}: {where}: {first['msg']}",
+                                    f"line {line}"))
+    schema = tables.TABLES[name].schema
+    return CsvTable(name, uri, pa.Table.from_pylist(rows, schema=schema), problems)
+
+
+def read_csv(name: str, uri: str, read_bytes: Callable[[str], bytes]) -> CsvTable:
+    """Fetch and parse one metadata CSV; `read_bytes(uri)` is the source's whole-object read."""
+    data = read_bytes(uri)
+    if len(data) > MAX_CSV_BYTES:
+        raise ValueError(f"{uri}: {len(data)} bytes exceeds the {MAX_CSV_BYTES} byte cap for a metadata CSV")
+    return parse_csv(name, data.decode("utf-8-sig"), uri)

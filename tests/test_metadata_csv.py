@@ -1,0 +1,79 @@
+"""Metadata CSVs: ids stay strings, 'Undisclosed' becomes null, bad rows are reported, never dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from silake.metadata.csv_tables import parse_csv
+from silake.metadata.join import MetadataIndex
+from silake.schemas.ids import parse_file_id
+
+PARTICIPANTS = (
+    "extraversion_raw,agreeableness_raw,conscientiousness_raw,neuroticism_raw,openness_raw,vendor_id,participant_id\n"
+    "3.25,4.0,3.5,2.75,4.5,00,0844A\n"
+    "Undisclosed,Undisclosed,Undisclosed,Undisclosed,Undisclosed,00,0602\n"
+    "2.0,2.0,2.0,2.0,2.0,03,0602\n"
+    "x,2.0,2.0,2.0,2.0,03,0700\n"
+)
+RELATIONSHIPS = (
+    "vendor_id,session_id,relationship,relationship_detail\n"
+    "V03,1805,familiar,dating/spouse/romantic_partner\n"
+    "V00,0809,stranger,stranger\n"
+    "03,1806,stranger,stranger\n"
+)
+PROMPTS = (
+    ",prompt_hash,prompt_id_unique,participant_a_prompt_text,participant_b_prompt_text,ipc_a,ipc_b,interaction_type\n"
+    '0,00000582,p582,"Tell them about\nyour weekend.","Listen, then\n""react"".",,,ipc_conversation\n'
+    "1,00000583,p583,a,b,dominant,warm,charades\n"
+)
+
+
+def test_participants_keep_ids_as_strings_and_null_undisclosed() -> None:
+    t = parse_csv("participants", PARTICIPANTS, "mem://participants.csv")
+    rows = t.table.to_pylist()
+    assert [(r["vendor_id"], r["participant_id"], r["participant_stem"]) for r in rows] == [
+        ("00", "0844A", "0844"), ("00", "0602", "0602"), ("03", "0602", "0602")]
+    assert rows[0]["extraversion"] == 3.25 and rows[0]["personality_disclosed"] is True
+    assert rows[1]["personality_disclosed"] is False
+    assert [rows[1][c] for c in ("extraversion", "agreeableness", "conscientiousness", "neuroticism",
+                                 "openness")] == [None] * 5
+    assert len(t.problems) == 1
+    assert t.problems[0].code == "csv_invalid_row" and "line 5" in t.problems[0].reason
+
+
+def test_relationships_normalise_vendor_and_report_the_other_spelling() -> None:
+    t = parse_csv("relationships", RELATIONSHIPS, "mem://relationships.csv")
+    rows = t.table.to_pylist()
+    assert [(r["vendor_id"], r["vendor_id_raw"], r["session_id"]) for r in rows] == [
+        ("03", "V03", "1805"), ("00", "V00", "0809")]
+    assert [p.member_name for p in t.problems] == ["line 4"]
+
+
+def test_prompts_keep_multiline_quoted_text_and_null_empty_ipc() -> None:
+    t = parse_csv("prompts", PROMPTS, "mem://interactions.csv")
+    rows = t.table.to_pylist()
+    assert rows[0]["participant_a_prompt_text"] == "Tell them about\nyour weekend."
+    assert rows[0]["participant_b_prompt_text"] == 'Listen, then\n"react".'
+    assert (rows[0]["ipc_a"], rows[0]["ipc_b"], rows[0]["row_index"]) == (None, None, 0)
+    assert (rows[1]["prompt_hash"], rows[1]["ipc_a"]) == ("00000583", "dominant")
+    assert t.problems == []
+
+
+def test_a_foreign_header_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="header"):
+        parse_csv("relationships", "vendor,session,rel,detail\nV00,1,a,b\n", "mem://r.csv")
+
+
+def test_join_index_is_a_left_join_on_vendor_and_id() -> None:
+    parts = parse_csv("participants", PARTICIPANTS, "p").table
+    rels = parse_csv("relationships", RELATIONSHIPS, "r").table
+    index = MetadataIndex.from_tables(parts, rels)
+    hit = index.columns_for(parse_file_id("V03_S1805_I00000582_P0602"))
+    assert hit["has_participant_row"] and hit["extraversion"] == 2.0
+    assert (hit["relationship"], hit["relationship_detail"]) == ("familiar", "dating/spouse/romantic_partner")
+    undisclosed = index.columns_for(parse_file_id("V00_S0809_I00000582_P0602"))
+    assert undisclosed["has_participant_row"] and undisclosed["personality_disclosed"] is False
+    assert undisclosed["extraversion"] is None and undisclosed["relationship"] == "stranger"
+    miss = index.columns_for(parse_file_id("V01_S0001_I00000582_P0844A"))
+    assert miss["has_participant_row"] is False and miss["personality_disclosed"] is None
+    assert miss["has_relationship_row"] is False and miss["relationship"] is None
