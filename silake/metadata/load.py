@@ -13,7 +13,7 @@ from silake.lake.layout import release_table_path, shard_table_path
 from silake.lake.parquet import table_bytes
 from silake.lake.storage import LakeStorage
 from silake.schemas.tables import QUARANTINE
-from silake.sources.filesystems import resolve
+from silake.sources import read_bytes
 
 from .csv_tables import CsvTable, read_csv
 from .join import MetadataIndex
@@ -32,11 +32,6 @@ class MetadataLoad:
         return sum(len(t.problems) for t in self.tables.values())
 
 
-def _read_bytes(uri: str) -> bytes:
-    fs, path = resolve(uri)
-    return fs.cat_file(path)
-
-
 def _publish_if_changed(storage: LakeStorage, rel: str, data: bytes) -> bool:
     dest = storage.path(rel)
     if storage.exists(dest) and hashlib.sha256(storage.read_bytes(dest)).digest() == hashlib.sha256(data).digest():
@@ -49,7 +44,7 @@ def load_metadata(uris: dict[str, str], storage: LakeStorage | None) -> Metadata
     """Read each CSV in `uris` (name -> URI); when `storage` is given, write the lake tables."""
     load = MetadataLoad(MetadataIndex())
     for name, uri in sorted(uris.items()):
-        load.tables[name] = read_csv(name, uri, _read_bytes)
+        load.tables[name] = read_csv(name, uri, read_bytes)
         log.info("metadata %s: %d rows, %d rejected", name, load.tables[name].table.num_rows,
                  len(load.tables[name].problems))
     parts, rels = load.tables.get("participants"), load.tables.get("relationships")

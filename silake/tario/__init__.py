@@ -1,1 +1,11 @@
 """Tar reading: walk ustar headers with ranged reads, group members into samples, never touch the disk."""
+
+from silake.tario.members import Problem, RawSample, TarMember
+from silake.tario.payloads import read_payload
+from silake.tario.samples import SampleIterator, iter_samples, split_name, unsafe_name_reason
+from silake.tario.walker import DEFAULT_MAX_MEMBER_SIZE, ReadAt, TarDamage, iter_members
+
+__all__ = [
+    "DEFAULT_MAX_MEMBER_SIZE", "Problem", "RawSample", "ReadAt", "SampleIterator", "TarDamage", "TarMember",
+    "iter_members", "iter_samples", "read_payload", "split_name", "unsafe_name_reason",
+]

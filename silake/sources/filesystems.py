@@ -1,0 +1,280 @@
+"""fsspec filesystems for every kind of source URI, configured from the environment at call time.
+
+| URI | filesystem | configuration |
+|---|---|---|
+| `/abs`, `rel`, `file:///abs` | LocalFileSystem | relative paths are made absolute |
+| `s3://bucket/key` | s3fs | `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, AWS env; `SILAKE_S3_ANON=1` |
+| `gs://bucket/key` | gcsfs (optional) | the usual Google credentials |
+| `hf://datasets/owner/name/path` | huggingface_hub HfFileSystem | `SILAKE_HF_ENDPOINT` / `HF_ENDPOINT` |
+| `http(s)://host/path` | fsspec HTTPFileSystem | Range requests; single objects only (no listing) |
+
+Instances are cached per process and configuration (endpoint), so listings and connections are reused
+(HfFileSystem also per thread, like huggingface_hub's own cache).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from silake.sources.errors import SourceError, SourceNotFound
+from silake.sources.retry import RetryPolicy, with_retries
+
+LOCAL = "local"
+S3 = "s3"
+GCS = "gs"
+HF = "hf"
+HTTP = "http"
+
+_SCHEMES = {
+    "file": LOCAL, "s3": S3, "s3a": S3, "gs": GCS, "gcs": GCS, "hf": HF, "http": HTTP, "https": HTTP,
+}
+_fs_cache: dict[tuple[Any, ...], fsspec.AbstractFileSystem] = {}
+_fs_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Location:
+    """A parsed URI: its kind, the canonical URI, and the path the filesystem takes."""
+
+    kind: str  # local | s3 | gs | hf | http
+    uri: str  # canonical: absolute local path, or scheme://...
+    path: str  # as the fsspec filesystem takes it
+
+
+def kind_of(uri: str) -> str:
+    """The source kind of a URI ('local', 's3', 'gs', 'hf', 'http'); unknown schemes raise SourceError."""
+    scheme, sep, _ = uri.partition("://")
+    if not sep:
+        return LOCAL
+    kind = _SCHEMES.get(scheme.lower())
+    if kind is None:
+        raise SourceError(f"unsupported URI scheme {scheme!r} in {uri!r} "
+                          "(use a path, file://, s3://, gs://, hf:// or http(s)://)")
+    return kind
+
+
+def locate(uri: str) -> Location:
+    """Parse a URI: local paths made absolute, `file://` stripped, `s3a://`/`gcs://` normalised."""
+    kind = kind_of(uri)
+    if kind == LOCAL:
+        raw = uri[len("file://"):] if uri.startswith("file://") else uri
+        path = os.path.abspath(os.path.expanduser(raw))
+        return Location(LOCAL, path, path)
+    rest = uri.partition("://")[2]
+    if kind == HTTP:
+        return Location(HTTP, uri, uri)
+    rest = rest.rstrip("/") or rest
+    canonical_scheme = {S3: "s3", GCS: "gs", HF: "hf"}[kind]
+    return Location(kind, f"{canonical_scheme}://{rest}", rest)
+
+
+def canonical(uri: str) -> str:
+    """The canonical form of a URI (see `locate`)."""
+    return locate(uri).uri
+
+
+def s3_endpoint() -> str | None:
+    """The S3 endpoint from the standard AWS env vars (service-specific one first), read now."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def hf_endpoint() -> str:
+    """The Hugging Face Hub endpoint, read now (huggingface_hub reads HF_ENDPOINT only at import)."""
+    endpoint = os.environ.get("SILAKE_HF_ENDPOINT") or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    return endpoint.rstrip("/")
+
+
+def _make_fs(kind: str) -> tuple[tuple[Any, ...], Any]:
+    """(cache key, factory) for the filesystem of a kind under the current environment."""
+    if kind == LOCAL:
+        return (LOCAL,), LocalFileSystem
+    if kind == S3:
+        endpoint = s3_endpoint()
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        key_id = os.environ.get("AWS_ACCESS_KEY_ID")
+        anon = os.environ.get("SILAKE_S3_ANON", "").lower() in ("1", "true", "yes")
+
+        def s3() -> fsspec.AbstractFileSystem:
+            import s3fs
+
+            client_kwargs: dict[str, Any] = {}
+            if region:
+                client_kwargs["region_name"] = region
+            return s3fs.S3FileSystem(endpoint_url=endpoint, client_kwargs=client_kwargs, anon=anon)
+
+        return (S3, endpoint, region, key_id, anon), s3
+    if kind == GCS:
+        def gcs() -> fsspec.AbstractFileSystem:
+            try:
+                import gcsfs
+            except ImportError as exc:
+                raise SourceError("gs:// sources need gcsfs: pip install 'silake[gcp]' (or gcsfs)") from exc
+            return gcsfs.GCSFileSystem()
+
+        return (GCS,), gcs
+    if kind == HF:
+        endpoint = hf_endpoint()
+
+        def hf() -> fsspec.AbstractFileSystem:
+            from huggingface_hub import HfFileSystem
+
+            return HfFileSystem(endpoint=endpoint)
+
+        # one instance per thread, as huggingface_hub's own instance cache does (its sync HTTP state)
+        return (HF, endpoint, threading.get_ident()), hf
+    if kind == HTTP:
+        def http() -> fsspec.AbstractFileSystem:
+            from fsspec.implementations.http import HTTPFileSystem
+
+            return HTTPFileSystem()
+
+        return (HTTP,), http
+    raise SourceError(f"unknown source kind {kind!r}")
+
+
+def filesystem(kind: str) -> fsspec.AbstractFileSystem:
+    """The (cached) filesystem for a source kind, configured from the environment as it is now."""
+    key, factory = _make_fs(kind)
+    key = (os.getpid(), *key)
+    with _fs_lock:
+        fs = _fs_cache.get(key)
+        if fs is None:
+            fs = factory()
+            _fs_cache[key] = fs
+        return fs
+
+
+def clear_cache() -> None:
+    """Forget cached filesystem instances (and their listings)."""
+    with _fs_lock:
+        for fs in _fs_cache.values():
+            invalidate = getattr(fs, "invalidate_cache", None)
+            if invalidate is not None:
+                invalidate()
+        _fs_cache.clear()
+
+
+def resolve(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem for a URI and the path within it."""
+    loc = locate(uri)
+    return filesystem(loc.kind), loc.path
+
+
+def join(uri: str, rel: str) -> str:
+    """Append a relative '/'-separated path to a directory URI or path."""
+    rel = rel.lstrip("/")
+    if kind_of(uri) == LOCAL:
+        return os.path.join(locate(uri).path, *rel.split("/"))
+    return uri.rstrip("/") + "/" + rel
+
+
+def http_head(uri: str) -> dict[str, str]:
+    """Response headers (lower-cased names) of a HEAD on an http(s) URL, redirects followed; 404 raises
+    FileNotFoundError.
+
+    fsspec's own `info`/`exists` fall back to GET (a full download of a shard), so HEAD is done here.
+    """
+    from fsspec.asyn import sync
+
+    fs = filesystem(HTTP)
+
+    async def head() -> dict[str, str]:
+        session = await fs.set_session()
+        async with session.head(uri, allow_redirects=True, headers={"Accept-Encoding": "identity"}) as r:
+            if r.status == 404:
+                raise FileNotFoundError(uri)
+            r.raise_for_status()
+            return {k.lower(): v for k, v in r.headers.items()}
+
+    return sync(fs.loop, head)
+
+
+def _info(uri: str) -> dict[str, Any]:
+    """fsspec-style info of a remote URI (no retries); FileNotFoundError if missing."""
+    loc = locate(uri)
+    if loc.kind == HTTP:
+        headers = http_head(loc.uri)
+        length = headers.get("content-length")
+        if headers.get("content-encoding", "identity") not in ("identity", ""):
+            length = None
+        return {"name": loc.uri, "type": "file", "size": int(length) if length is not None else None,
+                "ETag": headers.get("etag")}
+    return filesystem(loc.kind).info(loc.path)
+
+
+def exists(uri: str, *, retry: RetryPolicy | None = None) -> bool:
+    """True if the URI names an existing file or directory (False on 404 / missing key)."""
+    loc = locate(uri)
+    if loc.kind == LOCAL:
+        return os.path.exists(loc.path)
+
+    def probe() -> bool:
+        try:
+            _info(loc.uri)
+        except FileNotFoundError:
+            return False
+        return True
+
+    return with_retries(probe, what=f"checking {loc.uri}", policy=retry)
+
+
+def etag_from_info(info: dict[str, Any]) -> str | None:
+    """The store's version tag of an object from an fsspec `info` dict (S3/HTTP ETag, GCS etag, HF sha)."""
+    for key in ("ETag", "etag", "Etag"):
+        value = info.get(key)
+        if value:
+            return str(value).removeprefix("W/").strip('"')
+    lfs = info.get("lfs")
+    if lfs is not None:
+        sha = getattr(lfs, "sha256", None) or (lfs.get("sha256") if isinstance(lfs, dict) else None)
+        if sha:
+            return str(sha)
+    for key in ("xet_hash", "blob_id", "md5Hash", "generation"):
+        value = info.get(key)
+        if value:
+            return str(value)
+    return None
+
+
+def local_version(path: str) -> tuple[int, str]:
+    """(size, "{mtime_ns}-{size}") of a local file."""
+    st = os.stat(path)
+    return st.st_size, f"{st.st_mtime_ns}-{st.st_size}"
+
+
+def size_and_etag(uri: str, *, retry: RetryPolicy | None = None) -> tuple[int, str | None]:
+    """Size in bytes and version tag of one object (local: `{mtime_ns}-{size}`); SourceNotFound if missing."""
+    loc = locate(uri)
+    if loc.kind == LOCAL:
+        if os.path.isdir(loc.path):
+            raise SourceError(f"{loc.uri}: is a directory, not a file")
+        try:
+            return local_version(loc.path)
+        except FileNotFoundError as exc:
+            raise SourceNotFound(f"{loc.uri}: no such file") from exc
+    info = with_retries(lambda: _info(loc.uri), what=f"stat {loc.uri}", policy=retry)
+    if info.get("type") == "directory":
+        raise SourceError(f"{loc.uri}: is a directory, not a file")
+    size = info.get("size")
+    if size is None:
+        raise SourceError(f"{loc.uri}: the store reports no size (no Content-Length?)")
+    return int(size), etag_from_info(info)
+
+
+def read_bytes(uri: str, *, retry: RetryPolicy | None = None) -> bytes:
+    """The whole content of a small object (a metadata CSV), with retries; SourceNotFound if missing."""
+    loc = locate(uri)
+    if loc.kind == LOCAL:
+        try:
+            with open(loc.path, "rb") as f:
+                return f.read()
+        except FileNotFoundError as exc:
+            raise SourceNotFound(f"{loc.uri}: no such file") from exc
+    fs = filesystem(loc.kind)
+    return with_retries(lambda: fs.cat_file(loc.path), what=f"reading {loc.uri}", policy=retry)
