@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+)
 
 from .ids import FILE_ID_REGEX
 from .release import ANNOTATION_KINDS, UNDISCLOSED
@@ -32,6 +40,14 @@ class Word(_Record):
     start: Seconds | None = None
     end: Seconds | None = None
     score: Annotated[float, Field(allow_inf_nan=False)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_missing_score(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """Null times stay as explicit nulls; a missing score is an absent key (as the release writes it)."""
+        data = handler(self)
+        if data.get("score", 0) is None:
+            del data["score"]
+        return data
 
 
 class TranscriptSegment(_Record):
@@ -84,8 +100,11 @@ class SampleJson(_Record):
         return out
 
     def to_json_dict(self) -> dict:
-        """The json object as the release writes it (aliases as keys, absent kinds omitted)."""
-        return self.model_dump(by_alias=True, exclude_none=True, exclude={"id"} if self.id is None else None)
+        """The json object as the release writes it (aliases as keys, absent kinds and id omitted).
+
+        Only top-level Nones are dropped: a word's null `start`/`end` stays an explicit null.
+        """
+        return {k: v for k, v in self.model_dump(by_alias=True).items() if v is not None}
 
 
 def _annotation_field(kind: str) -> str:
@@ -171,5 +190,5 @@ CSV_HEADERS: dict[str, tuple[str, ...]] = {
     "filelist": tuple(FilelistRow.model_fields),
     "participants": tuple(ParticipantRow.model_fields),
     "relationships": tuple(RelationshipRow.model_fields),
-    "prompts": ("",) + tuple(f for f in InteractionRow.model_fields if f != "index"),
+    "prompts": ("", *(f for f in InteractionRow.model_fields if f != "index")),
 }

@@ -1,0 +1,69 @@
+"""`silake sample` on the command line, and a shrunken bench release keeping the real proportions."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from silake.schemas.catalogue import MOVEMENT_KEYS
+
+from silake.cli import main
+from silake.sample import BenchProfile, write_release
+
+MP4_TO_WAV = 135 / 43
+
+
+def test_cli_writes_refuses_and_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "release"
+    assert main(["sample", "--out", str(out), "--seed", "3"]) == 0
+    summary = capsys.readouterr().out
+    assert "11 shards, 38 files" in summary and "MB" in summary
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+
+    assert main(["sample", "--out", str(out)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["sample", "--out", str(out), "--overwrite"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+
+    (out / "notes.txt").write_text("not a release file")
+    assert main(["sample", "--out", str(out), "--overwrite"]) == 1
+    assert "refusing" in capsys.readouterr().err
+    assert (out / "notes.txt").exists() and (out / "filelist.csv").exists()
+
+    assert main(["sample", "--out", str(tmp_path / "x"), "--shards", "2"]) == 2
+
+
+def test_bench_keeps_the_release_proportions(tmp_path: Path) -> None:
+    profile = BenchProfile(shard_target_bytes=4_000_000, seconds=(5.0, 7.0))
+    truth = write_release(tmp_path / "bench", seed=1, scale="bench", shards=2, bench_profile=profile)
+    assert [s.path for s in truth.shards] == [f"improvised/train/0000/000{i}.tar" for i in (0, 1)]
+    sizes: Counter[str] = Counter()
+    per_shard: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for shard in truth.shards:
+        with tarfile.open(tmp_path / "bench" / shard.path) as tf:
+            for info in tf:
+                fid, ext = info.name.split(".", 1)
+                sizes[ext] += info.size
+                per_shard[shard.path].append((fid, info.size))
+                if ext == "npz":
+                    data = tf.extractfile(info).read()  # type: ignore[union-attr]
+                    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                        assert (set(MOVEMENT_KEYS) <= set(npz.files)) is fid.startswith("V00_")
+                if ext == "json":
+                    json.loads(tf.extractfile(info).read())  # type: ignore[union-attr]
+        assert shard.size >= profile.shard_target_bytes, "a shard closes once it passes the target"
+    total = sum(sizes.values())
+    assert sizes["mp4"] / sizes["wav"] == pytest.approx(MP4_TO_WAV, rel=0.01)
+    assert 0.85 < (sizes["mp4"] + sizes["wav"]) / total < 0.97
+    assert not any(f.flags for f in truth.files), "the bench release is clean"
+    seconds = [f.n_frames / f.fps for f in truth.files]
+    assert all(4.9 < s < 7.1 for s in seconds)
+    # each shard holds whole interactions and closed right after crossing the target
+    for shard in truth.shards:
+        files = [f for f in truth.files if f.shard == shard.path]
+        assert len({f.interaction_key for f in files}) * 2 == len(files)

@@ -1,0 +1,697 @@
+"""The demo release read back with tarfile, json, csv, struct and numpy alone, checked against the format.
+
+Nothing here reads the release through the generator's code: only `write_release` (to produce it), its
+`ReleaseTruth` (the expected values) and the shared contract in `silake.schemas` are imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import struct
+import tarfile
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from silake.schemas.catalogue import (
+    CORE_KEYS,
+    FEATURES,
+    FEATURES_BY_KEY,
+    MOVEMENT_KEYS,
+    hypernet_rows_allowed,
+)
+from silake.schemas.ids import FILE_ID_REGEX
+from silake.schemas.records import CSV_HEADERS
+from silake.schemas.release import SHARD_PATH_REGEX
+
+from silake.sample import truth as T
+from silake.sample import write_release
+from silake.sample.truth import ReleaseTruth
+
+FPS = {"00": Fraction(30), "01": Fraction(30000, 1001), "02": Fraction(30), "03": Fraction(30000, 1001)}
+MEMBER_ORDER = ["json", "mp4", "npz", "wav"]
+CSV_FILES = {"filelist": "filelist.csv", "participants": "participants.csv",
+             "relationships": "relationships.csv", "prompts": "interactions.csv"}
+BFI = ("extraversion_raw", "agreeableness_raw", "conscientiousness_raw", "neuroticism_raw", "openness_raw")
+FLAGS_OF_THE_BRIEF = {
+    "empty_vad", "vad_ends_early", "words_outside_file", "words_without_times",
+    "transcript_empty_with_speech", "annotation_zero_length", "annotation_negative_length",
+    "annotation_past_end", "annotation_copied_to_partner", "participant_id_variant",
+    "participant_in_multiple_splits", "duplicate_file_id", "missing_participant_metadata",
+    "missing_relationship_metadata", "no_partner", "empty_bundle", "silent_audio", "frame_count_mismatch",
+    "partner_length_mismatch", "low_pose_validity", "low_box_validity", "translation_sentinel",
+    "speaker_bleed",
+}
+
+
+# --- reading the release with the standard library -----------------------------------------------
+
+
+@dataclass
+class Sample:
+    shard: str
+    label: str
+    split: str
+    batch: int
+    archive: int
+    index: int
+    file_id: str
+    vendor: str
+    session: str
+    prompt: str
+    participant: str
+    data: dict[str, bytes]
+    offsets: dict[str, tuple[int, int]]
+    obj: dict
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.label, self.split, self.file_id)
+
+    @property
+    def interaction(self) -> str:
+        return f"V{self.vendor}_S{self.session}_I{self.prompt}"
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.arrays["smplh:is_valid"].shape[0])
+
+    @property
+    def wav_samples(self) -> int:
+        return (len(self.data["wav"]) - 58) // 4
+
+    @property
+    def duration_s(self) -> float:
+        return self.wav_samples / 48000 if self.wav_samples else float(self.n_frames / FPS[self.vendor])
+
+    @property
+    def words(self) -> list[dict]:
+        return [w for seg in self.obj["metadata:transcript"] for w in seg["words"]]
+
+    @property
+    def timed_words(self) -> list[dict]:
+        return [w for w in self.words if w["start"] is not None and w["end"] is not None]
+
+    @property
+    def annotations(self) -> list[tuple[str, str, int, int]]:
+        return [(k.split(":", 1)[1], a["annotation"], a["start_ts"], a["end_ts"])
+                for k, v in self.obj.items() if k.startswith("annotations:") for a in v]
+
+
+def _read_shard(root: Path, rel: str) -> list[Sample]:
+    m = re.search(SHARD_PATH_REGEX, rel)
+    assert m is not None, rel
+    raw = (root / rel).read_bytes()
+    groups: list[tuple[str, dict[str, bytes], dict[str, tuple[int, int]]]] = []
+    with tarfile.open(root / rel, "r:") as tf:
+        for info in tf:
+            assert info.isreg() and "/" not in info.name, info.name
+            assert raw[info.offset + 257:info.offset + 265] == b"ustar\x0000", "plain ustar headers"
+            assert (info.mtime, info.uid, info.gid, info.uname, info.gname) == (
+                tf.getmembers()[0].mtime, 0, 0, "", ""), "fixed header fields"
+            key, ext = info.name.split(".", 1)
+            if not groups or groups[-1][0] != key:
+                groups.append((key, {}, {}))
+            assert ext not in groups[-1][1], f"{info.name} twice in a row"
+            groups[-1][1][ext] = raw[info.offset_data:info.offset_data + info.size]
+            groups[-1][2][ext] = (info.offset_data, info.size)
+    samples = []
+    for index, (key, data, offsets) in enumerate(groups):
+        ids = FILE_ID_REGEX.match(key)
+        assert ids is not None, key
+        assert list(data) == MEMBER_ORDER, f"{key}: members {list(data)}"
+        with np.load(io.BytesIO(data["npz"]), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        samples.append(Sample(rel, m["label"], m["split"], int(m["batch"]), int(m["archive"]), index, key,
+                              ids["vendor"], ids["session"], ids["prompt"], ids["participant"], data, offsets,
+                              json.loads(data["json"]), arrays))
+    assert len({s.file_id for s in samples}) == len(samples), "a sample's members are consecutive"
+    return samples
+
+
+def _read_csv(root: Path, name: str) -> tuple[str, list[dict[str, str]]]:
+    text = (root / CSV_FILES[name]).read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return text.split("\n", 1)[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReleaseTruth]:
+    root = tmp_path_factory.mktemp("demo") / "release"
+    return root, write_release(root, seed=0)
+
+
+@pytest.fixture(scope="module")
+def root(release: tuple[Path, ReleaseTruth]) -> Path:
+    return release[0]
+
+
+@pytest.fixture(scope="module")
+def truth(release: tuple[Path, ReleaseTruth]) -> ReleaseTruth:
+    return release[1]
+
+
+@pytest.fixture(scope="module")
+def shard_paths(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.tar"))
+
+
+@pytest.fixture(scope="module")
+def samples(root: Path, shard_paths: list[str]) -> list[Sample]:
+    return [s for rel in shard_paths for s in _read_shard(root, rel)]
+
+
+@pytest.fixture(scope="module")
+def by_key(samples: list[Sample]) -> dict[tuple[str, str, str], Sample]:
+    return {s.key: s for s in samples}
+
+
+@pytest.fixture(scope="module")
+def csvs(root: Path) -> dict[str, tuple[str, list[dict[str, str]]]]:
+    return {name: _read_csv(root, name) for name in CSV_FILES}
+
+
+def _one(samples: list[Sample], flag_holder: ReleaseTruth, flag: str) -> Sample:
+    keys = flag_holder.flagged(flag)
+    hits = [s for s in samples if s.key in keys]
+    assert hits, flag
+    return hits[0]
+
+
+# --- layout ----------------------------------------------------------------------------------------
+
+
+def test_layout_is_the_release_layout(root: Path, truth: ReleaseTruth, shard_paths: list[str]) -> None:
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert files == sorted([*shard_paths, *CSV_FILES.values()])
+    assert shard_paths == sorted(s.path for s in truth.shards)
+    assert all(re.fullmatch(SHARD_PATH_REGEX, p) for p in shard_paths)
+    assert [(s.path, s.size) for s in sorted(truth.shards, key=lambda s: s.path)] == [
+        (p, (root / p).stat().st_size) for p in shard_paths]
+    parts = [re.fullmatch(SHARD_PATH_REGEX, p).groupdict() for p in shard_paths]  # type: ignore[union-attr]
+    assert {p["label"] for p in parts} == {"improvised", "naturalistic"}
+    assert {p["split"] for p in parts} == {"train", "dev", "test"}
+    batches = defaultdict(set)
+    archives = defaultdict(list)
+    for p in parts:
+        batches[(p["label"], p["split"])].add(p["batch"])
+        archives[(p["label"], p["split"], p["batch"])].append(int(p["archive"]))
+    assert max(len(b) for b in batches.values()) >= 2, "several batches"
+    assert archives[("improvised", "train", "0000")] == [0, 1, 3], "an archive-number gap"
+    assert len(shard_paths) == 11
+
+
+def test_members_are_flat_consecutive_and_in_order(samples: list[Sample], truth: ReleaseTruth) -> None:
+    assert [(s.shard, s.index, s.file_id) for s in samples] == sorted(
+        (f.shard, f.sample_index, f.file_id) for f in truth.files)
+    expected = {(f.shard, f.file_id): f for f in truth.files}
+    for s in samples:
+        f = expected[(s.shard, s.file_id)]
+        assert tuple((e, *s.offsets[e]) for e in MEMBER_ORDER) == f.members
+    counts = Counter(s.shard for s in samples)
+    assert {s.path: s.n_samples for s in truth.shards} == dict(counts)
+    assert len(samples) == 38 and len({s.file_id for s in samples}) == 37
+
+
+# --- npz -------------------------------------------------------------------------------------------
+
+
+def test_npz_keys_shapes_and_dtypes_follow_the_catalogue(samples: list[Sample], truth: ReleaseTruth) -> None:
+    rounding = Counter()
+    for s in samples:
+        f = truth.file(s.file_id, s.label, s.split)
+        movement = s.vendor == "00"
+        assert f.has_movement is movement
+        assert set(s.arrays) == set(CORE_KEYS) | (set(MOVEMENT_KEYS) if movement else set())
+        t = f.n_frames
+        for key, a in s.arrays.items():
+            feat = FEATURES_BY_KEY[key]
+            assert a.dtype == np.dtype(feat.dtype), key
+            assert a.dtype != object
+            if feat.rate == "hypernet":
+                assert a.shape[1:] == feat.frame_shape
+                assert a.shape[0] in hypernet_rows_allowed(t) and a.shape[0] == f.n_hypernet
+                if t % 15:
+                    rounding["ceil" if a.shape[0] * 15 > t else "floor"] += 1
+            else:
+                assert a.shape == (t, *feat.frame_shape), key
+            if a.dtype.kind == "f":
+                assert np.isfinite(a).all(), key
+        with zipfile.ZipFile(io.BytesIO(s.data["npz"])) as zf:
+            assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in zf.infolist())
+            assert sorted(i.filename for i in zf.infolist()) == sorted(k + ".npy" for k in s.arrays)
+    assert rounding["floor"] >= 3 and rounding["ceil"] >= 3
+    assert {s.vendor for s in samples} == {"00", "01", "02", "03"}
+    assert len([f for f in FEATURES if f.group == "movement"]) == len(MOVEMENT_KEYS)
+
+
+def test_npz_is_exactly_what_savez_compressed_writes(samples: list[Sample]) -> None:
+    for s in samples:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **s.arrays)
+        assert buf.getvalue() == s.data["npz"], s.file_id
+
+
+def test_boxes_keypoints_and_movement_values_are_plausible(samples: list[Sample]) -> None:
+    scores = np.concatenate([s.arrays["boxes_and_keypoints:keypoints"][..., 2].ravel() for s in samples])
+    assert scores.min() >= 0 and scores.max() > 1.0, "keypoint scores can exceed 1"
+    for s in samples:
+        valid = s.arrays["boxes_and_keypoints:is_valid_box"]
+        box = s.arrays["boxes_and_keypoints:box"][valid]
+        assert (box[:, 2] > box[:, 0]).all() and (box[:, 3] > box[:, 1]).all()
+        if s.vendor == "00" and s.n_frames:
+            for key in ("movement:FAUToken", "movement:EmotionValenceToken", "movement:EmotionArousalToken"):
+                codes = s.arrays[key]
+                assert (codes == np.round(codes)).all() and codes.min() >= 0, key
+            assert set(np.unique(s.arrays["movement:is_valid"])) <= {0.0, 1.0}
+
+
+def test_translation_sentinel_sits_on_invalid_box_frames(samples: list[Sample], truth: ReleaseTruth) -> None:
+    seen = 0
+    for s in samples:
+        trans = np.abs(s.arrays["smplh:translation"]).max(axis=1) if s.n_frames else np.zeros(0)
+        sentinel = trans >= 1e11
+        invalid = ~s.arrays["boxes_and_keypoints:is_valid_box"]
+        assert (sentinel == invalid).all(), s.file_id
+        if invalid.any():
+            seen += 1
+            assert trans[invalid].min() >= 1e12 and trans[invalid].max() <= 1e14
+            assert (s.arrays["boxes_and_keypoints:box"][invalid] == 0).all(), "box zero-filled"
+            assert not s.arrays["smplh:is_valid"][invalid].any()
+        f = truth.file(s.file_id, s.label, s.split)
+        assert int(sentinel.sum()) == f.n_sentinel_frames
+        assert int(s.arrays["smplh:is_valid"].sum()) == f.n_valid_pose
+        assert int((~invalid).sum()) == f.n_valid_box
+    assert seen == 2
+
+
+def test_invalid_movement_is_one_zero_filled_block_of_60(samples: list[Sample], truth: ReleaseTruth) -> None:
+    gaps = [s for s in samples if (s.arrays.get("movement:is_valid", np.ones(1)) == 0).any()]
+    assert len(gaps) == 1
+    s = gaps[0]
+    bad = np.flatnonzero(s.arrays["movement:is_valid"][:, 0] == 0)
+    assert len(bad) == 60 and (np.diff(bad) == 1).all()
+    for key in MOVEMENT_KEYS:
+        if FEATURES_BY_KEY[key].rate == "frame":
+            assert (s.arrays[key][bad] == 0).all(), key
+    assert truth.file(s.file_id, s.label, s.split).n_valid_movement == s.n_frames - 60
+    assert not truth.file(s.file_id, s.label, s.split).flags, "the movement gap trips no flag"
+
+
+# --- wav -------------------------------------------------------------------------------------------
+
+
+def test_wav_header_is_exactly_the_release_header(samples: list[Sample], truth: ReleaseTruth) -> None:
+    for s in samples:
+        b = s.data["wav"]
+        riff, riff_size, wave = struct.unpack_from("<4sI4s", b, 0)
+        fmt_chunk = struct.unpack_from("<4sIHHIIHHH", b, 12)
+        fact_id, fact_size, fact_n = struct.unpack_from("<4sII", b, 38)
+        data_id, data_size = struct.unpack_from("<4sI", b, 50)
+        assert (riff, wave, riff_size) == (b"RIFF", b"WAVE", len(b) - 8)
+        # id, size 18, format 3 (IEEE float), mono, 48 kHz, byte rate, block align, 32 bits, cbSize 0
+        assert fmt_chunk == (b"fmt ", 18, 3, 1, 48000, 192000, 4, 32, 0)
+        n = (len(b) - 58) // 4
+        assert (len(b) - 58) % 4 == 0
+        assert (fact_id, fact_size, fact_n, data_id, data_size) == (b"fact", 4, n, b"data", 4 * n)
+        assert n == truth.file(s.file_id, s.label, s.split).wav_n_samples
+        x = np.frombuffer(b, "<f4", offset=58)
+        assert (x * 32768 == np.round(x * 32768)).all() and (np.abs(x) <= 1).all(), "16-bit grid"
+        mismatch = s.key in truth.flagged("frame_count_mismatch")
+        if n and not mismatch:
+            assert n == round(s.n_frames / FPS[s.vendor] * 48000)
+            measured = s.n_frames / (n / 48000)
+            assert measured == pytest.approx(float(FPS[s.vendor]), abs=1e-3), "T / duration = vendor fps"
+    silent = [s for s in samples if len(s.data["wav"]) == 58]
+    assert {s.key for s in silent} == set(truth.flagged("silent_audio"))
+    assert any(s.n_frames > 0 for s in silent), "a 58-byte wav beside valid features"
+
+
+def test_wav_speech_is_louder_inside_vad(by_key: dict, truth: ReleaseTruth) -> None:
+    for f in truth.clean_files():
+        s = by_key[f.key]
+        x = np.frombuffer(s.data["wav"], "<f4", offset=58)
+        vad = s.obj["metadata:vad"]
+        first = vad[0]
+        inside = x[round(first["start"] * 48000):round(first["end"] * 48000)]
+        before = x[:round(first["start"] * 48000)]
+        assert np.sqrt(np.mean(inside**2)) > 10 * np.sqrt(np.mean(before**2)), s.file_id
+
+
+# --- mp4 -------------------------------------------------------------------------------------------
+
+
+def _boxes(b: bytes, start: int = 0, end: int | None = None) -> list[tuple[str, int, int]]:
+    out, pos, end = [], start, len(b) if end is None else end
+    while pos < end:
+        size, kind = struct.unpack_from(">I4s", b, pos)
+        assert size >= 8 and pos + size <= end
+        out.append((kind.decode("latin-1"), pos, size))
+        pos += size
+    assert pos == end
+    return out
+
+
+def test_mp4_box_structure(samples: list[Sample], truth: ReleaseTruth) -> None:
+    layouts = Counter()
+    for s in samples:
+        b = s.data["mp4"]
+        f = truth.file(s.file_id, s.label, s.split)
+        top = _boxes(b)
+        kinds = [k for k, _, _ in top]
+        assert kinds[0] == "ftyp" and b[8:12] == b"isom"
+        moov = next((pos, size) for k, pos, size in top if k == "moov")
+        children = _boxes(b, moov[0] + 8, moov[0] + moov[1])
+        mvhd = next(pos for k, pos, _ in children if k == "mvhd")
+        version = b[mvhd + 8]
+        timescale, duration = struct.unpack_from(">II", b, mvhd + 20)
+        assert version == 0 and timescale == 1000
+        assert duration / timescale == f.mp4_duration_s
+        assert duration / timescale == pytest.approx(s.n_frames / float(FPS[s.vendor]), abs=1e-3)
+        if s.n_frames == 0:
+            assert kinds == ["ftyp", "moov"] and 100 <= len(b) < 1000, "tiny, no video"
+            assert "trak" not in [k for k, _, _ in children] and duration == 0
+        else:
+            assert kinds in (["ftyp", "moov", "mdat"], ["ftyp", "mdat", "moov"])
+            assert "trak" in [k for k, _, _ in children]
+            layouts[kinds[1]] += 1
+            assert (kinds[1] == "moov") is f.mp4_moov_first
+    assert layouts["moov"] > layouts["mdat"] > 0, "moov first mostly, after mdat for some"
+
+
+# --- json ------------------------------------------------------------------------------------------
+
+
+def test_json_is_pretty_printed_and_counts_match(samples: list[Sample], truth: ReleaseTruth) -> None:
+    kinds = ("1P-IS", "1P-R", "3P-IS", "3P-R", "3P-V")
+    for s in samples:
+        text = s.data["json"].decode()
+        assert text == json.dumps(s.obj, indent=4)
+        f = truth.file(s.file_id, s.label, s.split)
+        keys = list(s.obj)
+        expected = (["id"] if f.json_has_id else []) + ["metadata:transcript", "metadata:vad"] + [
+            f"annotations:{k}" for k in kinds if f"annotations:{k}" in s.obj]
+        assert keys == expected
+        if f.json_has_id:
+            assert s.obj["id"] == s.file_id
+        assert (len(s.obj["metadata:transcript"]), len(s.words), len(s.timed_words),
+                len(s.obj["metadata:vad"]), len(s.annotations)) == (
+            f.n_transcript_segments, f.n_words, f.n_timed_words, f.n_vad_segments, f.n_annotations)
+        assert tuple(k for k in kinds if f"annotations:{k}" in s.obj) == f.annotation_kinds
+        for w in s.words:
+            assert set(w) <= {"word", "start", "end", "score"} and "start" in w and "end" in w
+            if w["start"] is None:
+                assert w["end"] is None and "score" not in w
+            else:
+                assert round(w["start"], 3) == w["start"] and isinstance(w["score"], float)
+    assert sum(not truth.file(s.file_id, s.label, s.split).json_has_id for s in samples) == 2
+    empty = _one(samples, truth, "empty_bundle")
+    assert len(empty.data["json"]) < 200 and empty.obj["metadata:transcript"] == []
+
+
+def test_annotations_follow_the_release_rules(samples: list[Sample]) -> None:
+    all_five = 0
+    for s in samples:
+        kinds = {k for k, *_ in s.annotations}
+        if not kinds:
+            continue
+        assert kinds & {"3P-IS", "3P-R", "3P-V"}, "1P never without 3P"
+        all_five += kinds == {"1P-IS", "1P-R", "3P-IS", "3P-R", "3P-V"}
+        intervals = [{(b, e) for k, _, b, e in s.annotations if k == kind}
+                     for kind in ("3P-IS", "3P-R", "3P-V")]
+        assert intervals[0] & intervals[1] & intervals[2], "one moment under IS, R and V"
+        assert all(isinstance(b, int) and isinstance(e, int) for *_, b, e in s.annotations)
+    assert all_five == 2
+
+
+# --- metadata CSVs ---------------------------------------------------------------------------------
+
+
+def test_csv_headers_are_exact(csvs: dict) -> None:
+    for name, (header, _) in csvs.items():
+        assert header == ",".join(CSV_HEADERS[name])
+    assert csvs["prompts"][0].startswith(",prompt_hash,")
+
+
+def test_participants_csv(csvs: dict, truth: ReleaseTruth) -> None:
+    rows = csvs["participants"][1]
+    keys = [(r["vendor_id"], r["participant_id"]) for r in rows]
+    assert ("00", "0602") in keys and ("00", "0602A") in keys and ("00", "0947") in keys
+    assert ("02", "0947") in keys, "bare ids repeat across vendors"
+    undisclosed = [r for r in rows if "Undisclosed" in [r[c] for c in BFI]]
+    assert len(undisclosed) == 3 and all([r[c] for c in BFI] == ["Undisclosed"] * 5 for r in undisclosed)
+    assert len(rows) == len(truth.participants)
+    for r, p in zip(rows, truth.participants, strict=True):
+        assert (r["vendor_id"], r["participant_id"]) == (p.vendor_id, p.participant_id)
+        if p.bfi is None:
+            assert r["extraversion_raw"] == "Undisclosed"
+        else:
+            values = tuple(float(r[c]) for c in BFI)
+            assert values == p.bfi and all(1 <= v <= 5 for v in values)
+
+
+def test_relationships_csv(csvs: dict, truth: ReleaseTruth) -> None:
+    rows = csvs["relationships"][1]
+    assert [(r["vendor_id"], r["session_id"], r["relationship"], r["relationship_detail"]) for r in rows] == [
+        (x.vendor_id, x.session_id, x.relationship, x.relationship_detail) for x in truth.relationships]
+    assert all(re.fullmatch(r"V\d{2}", r["vendor_id"]) for r in rows)
+    assert all(re.fullmatch(r"\d{4}", r["session_id"]) for r in rows), "session ids keep leading zeros"
+    assert ("V00", "0809") in {(r["vendor_id"], r["session_id"]) for r in rows}
+    assert {r["relationship"] for r in rows} == {"stranger", "familiar"}
+
+
+def test_interactions_csv_keeps_multiline_text(csvs: dict, truth: ReleaseTruth, samples: list) -> None:
+    rows = csvs["prompts"][1]
+    assert [r[""] for r in rows] == [str(i) for i in range(len(rows))], "unnamed index column"
+    assert len(rows) == len(truth.prompts)
+    for r, p in zip(rows, truth.prompts, strict=True):
+        assert (r["prompt_hash"], r["participant_a_prompt_text"], r["participant_b_prompt_text"]) == (
+            p.prompt_hash, p.participant_a_prompt_text, p.participant_b_prompt_text)
+        assert (r["ipc_a"] or None, r["ipc_b"] or None, r["interaction_type"]) == (p.ipc_a, p.ipc_b,
+                                                                                  p.interaction_type)
+    assert all("\n" in r["participant_a_prompt_text"] for r in rows)
+    assert any('"' in r["participant_b_prompt_text"] for r in rows)
+    assert any(r["ipc_a"] == "" for r in rows) and any(r["ipc_a"] != "" for r in rows)
+    assert {s.prompt for s in samples} <= {r["prompt_hash"] for r in rows}
+
+
+def test_filelist_lists_every_sample(csvs: dict, truth: ReleaseTruth) -> None:
+    rows = csvs["filelist"][1]
+    assert [tuple(r.values()) for r in rows] == [
+        (f.file_id, f.label, f.split, str(f.batch_idx), str(f.archive_idx), str(f.has_movement),
+         str(f.has_annotation_1p), str(f.has_annotation_3p)) for f in truth.files]
+    assert Counter(r["file_id"] for r in rows).most_common(1)[0][1] == 2, "one file id in two splits"
+
+
+# --- defects ---------------------------------------------------------------------------------------
+
+
+def _stem(participant: str) -> str:
+    return re.match(r"\d+", participant).group(0)  # type: ignore[union-attr]
+
+
+def _bleed(s: Sample, p: Sample) -> int:
+    """How many of s's timed words appear in p at the same times (speaker_bleed's measure)."""
+    tol = T.SPEAKER_BLEED_MAX_OFFSET_S
+    return sum(
+        any(w["word"] == q["word"] and abs(w["start"] - q["start"]) <= tol and abs(w["end"] - q["end"]) <= tol
+            for q in p.timed_words)
+        for w in s.timed_words
+    )
+
+
+def _length_mismatch(s: Sample, p: Sample) -> bool:
+    a, b = s.n_frames / FPS[s.vendor], p.n_frames / FPS[p.vendor]
+    return s.n_frames > 0 and p.n_frames > 0 and abs(a - b) / max(a, b) > T.PARTNER_LENGTH_MISMATCH_RATIO
+
+
+def _local_checks(s: Sample) -> dict[str, bool]:
+    timed, vad, notes, t = s.timed_words, s.obj["metadata:vad"], s.annotations, s.n_frames
+    tol, dur = T.WORDS_OUTSIDE_TOLERANCE_S, s.duration_s
+    fps = float(FPS[s.vendor])
+    return {
+        "empty_vad": not vad,
+        "vad_ends_early": bool(vad and timed)
+        and max(w["end"] for w in timed) - max(v["end"] for v in vad) > T.VAD_ENDS_EARLY_S,
+        "words_outside_file": any(w["start"] < -tol or w["end"] > dur + tol for w in timed),
+        "words_without_times": any(w["start"] is None or w["end"] is None for w in s.words),
+        "transcript_empty_with_speech": not s.words and bool(vad),
+        "annotation_zero_length": any(b == e for *_, b, e in notes),
+        "annotation_negative_length": any(e < b for *_, b, e in notes),
+        "annotation_past_end": any(e > dur + T.ANNOTATION_PAST_END_TOLERANCE_S for *_, e in notes),
+        "empty_bundle": t == 0,
+        "silent_audio": s.wav_samples == 0,
+        "frame_count_mismatch": t > 0 and s.wav_samples > 0
+        and abs(t - s.wav_samples / 48000 * fps) > T.FRAME_COUNT_MISMATCH_FRAMES,
+        "low_pose_validity": t > 0 and s.arrays["smplh:is_valid"].mean() < T.LOW_VALIDITY_FRACTION,
+        "low_box_validity": t > 0
+        and s.arrays["boxes_and_keypoints:is_valid_box"].mean() < T.LOW_VALIDITY_FRACTION,
+        "translation_sentinel": t > 0 and bool((np.abs(s.arrays["smplh:translation"]) >= 1e11).any()),
+    }
+
+
+def _independent_flags(samples: list[Sample], csvs: dict) -> dict[str, set[tuple[str, str, str]]]:
+    """Every QA flag recomputed from the bytes read back, by truth.py's written definitions."""
+    flags: dict[str, set] = defaultdict(set)
+    people = {(r["vendor_id"], r["participant_id"]) for r in csvs["participants"][1]}
+    sessions = {(r["vendor_id"], r["session_id"]) for r in csvs["relationships"][1]}
+    by_interaction: dict[str, dict[str, Sample]] = defaultdict(dict)
+    variants: dict[tuple[str, str], set[str]] = defaultdict(set)
+    splits: dict[tuple[str, str], set[str]] = defaultdict(set)
+    copies = Counter(s.file_id for s in samples)
+    for s in samples:
+        by_interaction[s.interaction].setdefault(s.file_id, s)
+        variants[(s.vendor, _stem(s.participant))].add(s.participant)
+        splits[(s.vendor, s.participant)].add(s.split)
+    for s in samples:
+        partners = [p for fid, p in by_interaction[s.interaction].items() if fid != s.file_id]
+        checks = {
+            **_local_checks(s),
+            "annotation_copied_to_partner": any(set(s.annotations) & set(p.annotations) for p in partners),
+            "participant_id_variant": len(variants[(s.vendor, _stem(s.participant))]) > 1,
+            "participant_in_multiple_splits": len(splits[(s.vendor, s.participant)]) > 1,
+            "duplicate_file_id": copies[s.file_id] > 1,
+            "missing_participant_metadata": (s.vendor, s.participant) not in people,
+            "missing_relationship_metadata": (f"V{s.vendor}", s.session) not in sessions,
+            "no_partner": not partners,
+            "partner_length_mismatch": any(_length_mismatch(s, p) for p in partners),
+            "speaker_bleed": any(_bleed(s, p) >= T.SPEAKER_BLEED_MIN_WORDS for p in partners),
+        }
+        for flag, hit in checks.items():
+            if hit:
+                flags[flag].add(s.key)
+    return flags
+
+
+def test_every_flag_fires_exactly_where_planted(samples: list, csvs: dict, truth: ReleaseTruth) -> None:
+    assert set(truth.defects) == FLAGS_OF_THE_BRIEF == set(T.QA_FLAGS)
+    computed = _independent_flags(samples, csvs)
+    for flag in sorted(FLAGS_OF_THE_BRIEF):
+        assert truth.flagged(flag), f"{flag} is not planted"
+        assert computed[flag] == set(truth.flagged(flag)), flag
+    for s in samples:
+        f = truth.file(s.file_id, s.label, s.split)
+        assert set(f.flags) == {flag for flag, keys in computed.items() if s.key in keys}
+    clean = truth.clean_files()
+    assert len(clean) >= 8
+    assert {f.vendor_id for f in clean} == {"00", "01", "02", "03"}
+
+
+def test_specific_planted_cases(samples: list[Sample], by_key: dict, truth: ReleaseTruth) -> None:
+    # partners in different archives, a lone participant, a prompt reused across sessions
+    archives = defaultdict(set)
+    sessions_of_prompt = defaultdict(set)
+    for s in samples:
+        archives[s.interaction].add((s.label, s.split, s.batch, s.archive))
+        sessions_of_prompt[s.prompt].add((s.vendor, s.session))
+    assert any(len(a) > 1 for a in archives.values())
+    assert len({s.file_id for s in samples if s.interaction == "V00_S0812_I00007777"}) == 1
+    assert max(len(v) for v in sessions_of_prompt.values()) >= 3
+    # the duplicated file id: same bytes in two splits
+    dup = [s for s in samples if s.file_id == "V00_S0813_I00004410_P0970"]
+    assert sorted(s.split for s in dup) == ["dev", "train"] and dup[0].data == dup[1].data
+    # bare and suffixed ids of one participant, one bare id under two vendors
+    assert {s.participant for s in samples if s.vendor == "00" and s.participant.startswith("0602")} == {
+        "0602", "0602A"}
+    assert {s.vendor for s in samples if s.participant == "0947"} == {"00", "02"}
+    # vendor-03 VAD that stops early, empty VAD with timed words, null-time words
+    early = _one(samples, truth, "vad_ends_early")
+    assert early.vendor == "03" and len(early.obj["metadata:vad"]) == 1
+    assert any(not s.obj["metadata:vad"] and s.timed_words for s in samples)
+    nulls = _one(samples, truth, "words_without_times")
+    assert sum(w["start"] is None for w in nulls.words) >= 2
+    # speaker bleed: the partner's words at the same times, verbatim
+    a, b = (by_key[k] for k in truth.flagged("speaker_bleed"))
+    shared = {(w["word"], w["start"], w["end"]) for w in a.timed_words} & {
+        (w["word"], w["start"], w["end"]) for w in b.timed_words}
+    assert len(shared) >= 5
+    # annotation copied verbatim to the partner; the three interval defects
+    a, b = (by_key[k] for k in truth.flagged("annotation_copied_to_partner"))
+    assert set(a.annotations) & set(b.annotations)
+    assert any(e == s for *_, s, e in _one(samples, truth, "annotation_zero_length").annotations)
+    assert any(e < s for *_, s, e in _one(samples, truth, "annotation_negative_length").annotations)
+    past = _one(samples, truth, "annotation_past_end")
+    assert max(e for *_, e in past.annotations) > past.duration_s + 10
+    # a low-validity video for QA to flag
+    low = by_key[next(k for k in truth.flagged("low_box_validity"))]
+    assert low.arrays["boxes_and_keypoints:is_valid_box"].mean() < 0.3
+    # the frame count / wav duration mismatch is far beyond a few frames
+    mm = _one(samples, truth, "frame_count_mismatch")
+    assert abs(mm.n_frames - mm.wav_samples / 48000 * float(FPS[mm.vendor])) > 30
+    # metadata gaps
+    assert truth.flagged("missing_participant_metadata") and truth.flagged("missing_relationship_metadata")
+
+
+def test_empty_bundle(by_key: dict, truth: ReleaseTruth) -> None:
+    (key,) = truth.flagged("empty_bundle")
+    s = by_key[key]
+    assert s.n_frames == 0 and len(s.data["wav"]) == 58 and len(s.data["mp4"]) < 1000
+    assert all(a.shape[0] == 0 for a in s.arrays.values())
+    assert set(truth.file(s.file_id).flags) == {"empty_bundle", "silent_audio", "empty_vad"}
+
+
+# --- truth helpers ---------------------------------------------------------------------------------
+
+
+def test_expected_rows_match_what_was_written(samples: list[Sample], truth: ReleaseTruth) -> None:
+    def rows(chosen: list[Sample]) -> dict[str, int]:
+        return {
+            "files": len(chosen),
+            "frames": sum(s.n_frames for s in chosen),
+            "hypernet": sum(s.arrays["movement:hypernet_features"].shape[0] for s in chosen
+                            if "movement:hypernet_features" in s.arrays),
+            "transcript_segments": sum(len(s.obj["metadata:transcript"]) for s in chosen),
+            "transcript_words": sum(len(s.words) for s in chosen),
+            "vad_segments": sum(len(s.obj["metadata:vad"]) for s in chosen),
+            "annotations": sum(len(s.annotations) for s in chosen),
+        }
+
+    assert truth.expected_rows() == rows(samples)
+    by_partition = truth.expected_rows_by_partition()
+    assert set(by_partition) == {(s.label, s.split) for s in samples}
+    for (label, split), expected in by_partition.items():
+        assert expected == rows([s for s in samples if (s.label, s.split) == (label, split)])
+    assert truth.expected_rows(split="test")["files"] == 8
+
+
+def test_truth_round_trips_through_json(truth: ReleaseTruth) -> None:
+    again = ReleaseTruth.from_json(truth.to_json())
+    assert again == truth
+    assert again.file("V00_S0809_I00000582_P0947").members == truth.file("V00_S0809_I00000582_P0947").members
+
+
+# --- determinism -----------------------------------------------------------------------------------
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(root: Path, tmp_path: Path) -> None:
+    write_release(tmp_path / "again", seed=0)
+    assert _tree_digest(tmp_path / "again") == _tree_digest(root)
+    other = write_release(tmp_path / "other", seed=1)
+    digest = _tree_digest(tmp_path / "other")
+    assert set(digest) == set(_tree_digest(root)), "the layout does not depend on the seed"
+    assert all(digest[p] != h for p, h in _tree_digest(root).items() if p.endswith(".tar"))
+    assert {f: set(v) for f, v in other.defects.items()}.keys() == set(T.QA_FLAGS)
+
+
+def test_write_release_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        write_release(tmp_path / "x")
+    with pytest.raises(ValueError):
+        write_release(tmp_path / "y", shards=3)
+    assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
