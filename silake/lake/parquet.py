@@ -13,13 +13,26 @@ COMPRESSION_LEVEL = 3
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 
 
-def writer_options(schema: pa.Schema) -> dict:
+def _has_fixed_size_lists(schema: pa.Schema) -> bool:
+    return any(pa.types.is_fixed_size_list(f.type) for f in schema)
+
+
+def writer_options(schema: pa.Schema, *, nullable_fixed_size_lists: bool = False) -> dict:
+    """Parquet options for a lake table.
+
+    `nullable_fixed_size_lists`: the table has fixed-size-list columns with null rows (frames' movement
+    columns). pyarrow < 26 cannot read such columns back through the stored Arrow schema
+    (apache/arrow#35692: "Expected all lists to be of size=N"), and Beam caps pyarrow below 26, so those
+    files are written without the Arrow schema: pyarrow then reads the columns as variable-size lists
+    (same values), DuckDB reads them exactly as before.
+    """
     strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     return {
         "compression": COMPRESSION,
         "compression_level": COMPRESSION_LEVEL,
         "use_dictionary": strings,
         "write_statistics": True,
+        "store_schema": not (nullable_fixed_size_lists and _has_fixed_size_lists(schema)),
     }
 
 

@@ -19,12 +19,16 @@ from .layout import shard_table_path
 from .parquet import ROW_GROUP_BYTES, writer_options
 from .storage import LakeStorage
 
+#: Tables with fixed-size-list columns that hold null rows (movement columns of files without movement).
+NULLABLE_FSL_TABLES = frozenset({"frames"})
+
 
 class _TableFile:
     def __init__(self, table: str, path: str) -> None:
         self.schema = TABLES[table].schema
         self.path = path
-        self.writer = pq.ParquetWriter(path, self.schema, **writer_options(self.schema))
+        options = writer_options(self.schema, nullable_fixed_size_lists=table in NULLABLE_FSL_TABLES)
+        self.writer = pq.ParquetWriter(path, self.schema, **options)
         self.pending: list[pa.RecordBatch] = []
         self.pending_bytes = 0
         self.rows = 0
