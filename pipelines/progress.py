@@ -6,15 +6,16 @@ shards done/total, files and the fetch rate in a tqdm bar.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import pyarrow.parquet as pq
+from silake.schemas.tables import INGEST_SHARDS
 from tqdm import tqdm
 
 from silake.lake.layout import table_glob
 from silake.lake.storage import LakeStorage
-from silake.schemas.tables import INGEST_SHARDS
 
 
 class CommitWatcher:
@@ -42,10 +43,8 @@ class CommitWatcher:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
+            with contextlib.suppress(Exception):  # progress is best-effort; the run's result is what counts
                 self.poll()
-            except Exception:  # progress is best-effort; the run's result is what counts
-                pass
 
     def poll(self) -> None:
         fs = self.storage.fs

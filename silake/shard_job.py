@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from silake.decode.errors import Reject
 from silake.decode.caps import Caps
+from silake.decode.errors import Reject
 from silake.decode.sample import decode_sample
 from silake.lake.commit import CommitRecord, write_commit
 from silake.lake.shard_writer import ShardWriter

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from servers import FakeHubServer, MotoS3Server, RangeHTTPServer, patched_env
 
 

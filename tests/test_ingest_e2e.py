@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-
 from silake.schemas.tables import KEY_COLUMNS, SAMPLE_TABLES, TABLES
 
 

@@ -1,0 +1,216 @@
+"""Every bad-input class is quarantined with its reason; good samples around it are kept; nothing is lost.
+
+Shards are built here from a clean sample of the demo release, with one defect planted per sample, and run
+through `ingest_shard` directly (the per-shard unit of work, no Beam).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+
+from silake.decode.caps import Caps
+from silake.lake.storage import LakeStorage
+from silake.shard_job import IngestContext, ingest_shard
+from silake.sources.discovery import discover_shards
+
+Members = list[tuple[str, bytes]]
+
+
+@pytest.fixture(scope="module")
+def clean_sample(sample_release) -> dict[str, bytes]:
+    """The members of one clean, movement-carrying sample of the demo release, by extension."""
+    release, truth = sample_release
+    f = next(f for f in truth.clean_files() if f.has_movement and f.n_frames and f.wav_n_samples)
+    with tarfile.open(release / f.shard) as tar:
+        return {ext: tar.extractfile(f"{f.file_id}.{ext}").read() for ext in ("json", "mp4", "npz", "wav")}
+
+
+def fid(n: int) -> str:
+    return f"V00_S9000_I00000001_P{n:04d}"
+
+
+def members_for(file_id: str, sample: dict[str, bytes], **override: bytes | None) -> Members:
+    """A sample's members under `file_id` (json id rewritten); override=None drops a member."""
+    doc = json.loads(sample["json"])
+    if "id" in doc:
+        doc["id"] = file_id
+    parts = {**sample, "json": json.dumps(doc, indent=4).encode(), **override}
+    return [(f"{file_id}.{ext}", data) for ext, data in parts.items() if data is not None]
+
+
+def npz_with(sample: dict[str, bytes], change) -> bytes:
+    with np.load(io.BytesIO(sample["npz"]), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def write_tar(path: Path, members: Members) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def ingest(path: Path, lake: Path, caps: Caps | None = None):
+    (shard,) = discover_shards([str(path)])
+    ctx = IngestContext(str(lake), "run-test", caps=caps or Caps())
+    report = ingest_shard(shard, ctx)
+    quarantine = ds.dataset(lake / "quarantine", format="parquet", partitioning="hive").to_table().to_pylist()
+    files = ds.dataset(lake / "files", format="parquet", partitioning="hive").to_table()
+    return report, quarantine, files.column("file_id").to_pylist()
+
+
+def test_each_bad_sample_is_quarantined_with_its_reason(tmp_path, clean_sample) -> None:
+    s = clean_sample
+    object_npz = io.BytesIO()
+    with np.load(io.BytesIO(s["npz"]), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["smplh:body_pose"] = np.array([{"pickled": True}], dtype=object)
+    np.savez(object_npz, **arrays, allow_pickle=True)
+
+    def wrong_shape(a):
+        a["smplh:body_pose"] = a["smplh:body_pose"][:, :20]
+
+    def wrong_dtype(a):
+        a["smplh:global_orient"] = a["smplh:global_orient"].astype(np.float64)
+
+    def t_mismatch(a):
+        a["boxes_and_keypoints:box"] = a["boxes_and_keypoints:box"][:-1]
+
+    cases: list[tuple[Members, str | None]] = [
+        (members_for(fid(1), s), None),  # good
+        ([(f"sub/{fid(2)}.json", s["json"]), (f"sub/{fid(2)}.npz", s["npz"])], "unsafe_member_name"),
+        ([(f"../{fid(3)}.json", s["json"]), (f"../{fid(3)}.npz", s["npz"])], "unsafe_member_name"),
+        ([("not_a_file_id.json", s["json"]), ("not_a_file_id.npz", s["npz"])], "bad_file_id"),
+        (members_for(fid(4), s, npz=object_npz.getvalue()), "npz_pickle"),
+        (members_for(fid(5), s, npz=npz_with(s, wrong_shape)), "npz_bad_shape"),
+        (members_for(fid(6), s, npz=npz_with(s, wrong_dtype)), "npz_bad_dtype"),
+        (members_for(fid(7), s, npz=npz_with(s, t_mismatch)), "npz_t_mismatch"),
+        (members_for(fid(8), s, json=b"{ not json"), "json_malformed"),
+        (members_for(fid(9), s, json=json.dumps({"metadata:transcript": [], "metadata:vad": [{"start": 1.0}]})
+                     .encode()), "json_schema"),
+        (members_for(fid(10), s, npz=None), "missing_member"),
+        (members_for(fid(11), s, npz=b"PK\x03\x04 definitely not a zip"), "npz_corrupt"),
+        (members_for(fid(12), s), None),  # good, after all the bad ones
+    ]
+    members = [m for sample, _ in cases for m in sample]
+    report, quarantine, files = ingest(write_tar(tmp_path / "improvised/dev/0000/0000.tar", members),
+                                       tmp_path / "lake")
+    expected = [code for _, code in cases if code]
+    assert sorted(q["reason_code"] for q in quarantine) == sorted(expected)
+    assert all(q["scope"] == "sample" and q["reason"] for q in quarantine)
+    assert sorted(files) == [fid(1), fid(12)]
+    c = report.commit
+    assert (c.samples_seen, c.files_rows, c.quarantined_samples, c.status) == (len(cases), 2, len(expected), "ok")
+    assert report.balanced
+    by_code = {q["reason_code"]: q for q in quarantine}
+    assert by_code["npz_pickle"]["file_id"] == fid(4)
+    assert by_code["npz_pickle"]["member_name"] == f"{fid(4)}.npz"
+    assert by_code["bad_file_id"]["file_id"] is None
+    # a member name is never a filesystem path: nothing but lake files appeared on disk
+    assert not (tmp_path / "sub").exists() and not (tmp_path.parent / fid(3)).exists()
+    lake_files = {p.relative_to(tmp_path / "lake").parts[0] for p in (tmp_path / "lake").rglob("*.parquet")}
+    assert lake_files == {"files", "frames", "hypernet", "transcript_segments", "transcript_words",
+                          "vad_segments", "annotations", "quarantine", "ingest_shards"}
+
+
+def test_arrays_inflating_past_the_cap_are_quarantined(tmp_path, clean_sample) -> None:
+    s = clean_sample
+
+    def bomb(a):  # right keys and shapes at T = 49155: 64 MiB of zeros per big entry, ~100 KiB compressed
+        t = 3277 * 15
+        for k in a:
+            rows = 3277 if k == "movement:hypernet_features" else t
+            a[k] = np.zeros((rows, *a[k].shape[1:]), a[k].dtype)
+
+    members = [*members_for(fid(1), s), *members_for(fid(2), s, npz=npz_with(s, bomb))]
+    caps = Caps(max_entry_bytes=32 << 20, max_inflated_bytes=48 << 20)
+    report, quarantine, files = ingest(write_tar(tmp_path / "improvised/dev/0000/0001.tar", members),
+                                       tmp_path / "lake", caps)
+    assert files == [fid(1)]
+    assert [(q["file_id"], q["reason_code"]) for q in quarantine] == [(fid(2), "npz_too_large")]
+    assert report.balanced
+
+
+def test_unexpected_member_is_dropped_with_a_row_and_the_sample_kept(tmp_path, clean_sample) -> None:
+    members = [*members_for(fid(1), clean_sample), (f"{fid(1)}.txt", b"hello")]
+    report, quarantine, files = ingest(write_tar(tmp_path / "improvised/dev/0000/0002.tar", members),
+                                       tmp_path / "lake")
+    assert files == [fid(1)]
+    assert [(q["scope"], q["reason_code"], q["member_name"]) for q in quarantine] == [
+        ("member", "unexpected_member", f"{fid(1)}.txt")]
+    assert (report.commit.files_rows, report.commit.quarantined_samples) == (1, 0)
+
+
+def test_missing_or_empty_media_is_a_fact_not_a_reject(tmp_path, clean_sample) -> None:
+    members = members_for(fid(1), clean_sample, wav=None, mp4=b"")
+    report, quarantine, _ = ingest(write_tar(tmp_path / "improvised/dev/0000/0003.tar", members),
+                                   tmp_path / "lake")
+    files = ds.dataset(tmp_path / "lake/files", format="parquet", partitioning="hive").to_table().to_pylist()
+    assert [(f["has_wav"], f["has_mp4"], f["fps"], f["wav_offset"]) for f in files] == [(False, False, None, None)]
+    assert quarantine == [] and report.commit.files_rows == 1
+
+
+def test_a_truncated_shard_keeps_the_samples_before_the_damage(tmp_path, clean_sample) -> None:
+    members = members_for(fid(1), clean_sample) + members_for(fid(2), clean_sample) \
+        + members_for(fid(3), clean_sample)
+    path = write_tar(tmp_path / "improvised/dev/0000/0004.tar", members)
+    with tarfile.open(path) as tar:
+        cut_at = tar.getmember(f"{fid(2)}.npz").offset_data + 100  # inside the second sample's npz
+    path.write_bytes(path.read_bytes()[:cut_at])
+    report, quarantine, files = ingest(path, tmp_path / "lake")
+    assert files == [fid(1)]
+    assert [(q["file_id"], q["reason_code"]) for q in quarantine] == [(fid(2), "truncated")]
+    assert report.commit.status == "truncated"
+    assert (report.commit.samples_seen, report.commit.files_rows, report.commit.quarantined_samples) == (2, 1, 1)
+
+
+def test_a_corrupt_header_stops_the_walk_and_is_reported(tmp_path, clean_sample) -> None:
+    members = members_for(fid(1), clean_sample) + members_for(fid(2), clean_sample)
+    path = write_tar(tmp_path / "improvised/dev/0000/0005.tar", members)
+    with tarfile.open(path) as tar:
+        header = tar.getmember(f"{fid(2)}.json").offset
+    data = bytearray(path.read_bytes())
+    data[header + 148: header + 156] = b"0000000\x00"  # wrong checksum
+    path.write_bytes(bytes(data))
+    report, quarantine, files = ingest(path, tmp_path / "lake")
+    assert files == [fid(1)]
+    assert [q["reason_code"] for q in quarantine] == ["corrupt_tar"]
+    assert report.commit.status == "truncated" and report.balanced
+
+
+def test_garbage_instead_of_a_tar_is_reported_not_raised(tmp_path) -> None:
+    path = tmp_path / "improvised/dev/0000/0006.tar"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a tar archive at all" * 100)
+    report, quarantine, files = ingest(path, tmp_path / "lake")
+    assert files == []
+    assert report.commit.samples_seen == report.commit.quarantined_samples == 1
+    assert [q["reason_code"] for q in quarantine] == ["corrupt_tar"]
+
+
+def test_an_unreadable_shard_fails_without_crashing_and_is_retried(tmp_path, clean_sample) -> None:
+    path = write_tar(tmp_path / "improvised/dev/0000/0007.tar", members_for(fid(1), clean_sample))
+    (shard,) = discover_shards([str(path)])
+    path.unlink()  # gone between listing and reading
+    lake = tmp_path / "lake"
+    report = ingest_shard(shard, IngestContext(str(lake), "run-1"))
+    assert report.commit.status == "failed"
+    quarantine = ds.dataset(lake / "quarantine", format="parquet", partitioning="hive").to_table().to_pylist()
+    assert [(q["scope"], q["reason_code"]) for q in quarantine] == [("shard", "shard_unreadable")]
+    from silake.lake.commit import committed_versions
+
+    assert committed_versions(LakeStorage(str(lake))) == {}  # failed shards are not done: next run retries
