@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 DESCRIPTION = """\
@@ -73,12 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "(local runs always wait)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    for name, help_text in (("query", "run one SQL statement over the lake"),):
-        p = sub.add_parser(name, help=help_text, description="Run one SQL statement with every lake table "
-                           "and view defined. With --format csv, stdout holds only CSV with a header line.")
-        p.add_argument("--lake", required=True, help="lake root (directory or s3:// prefix)")
-        p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-        p.add_argument("sql", help="the SQL statement")
+    p = sub.add_parser("query", help="run one SQL statement over the lake",
+                       description="Run one SQL statement with every lake table and view defined. With "
+                       "--format csv, stdout holds only CSV with a header line.")
+    p.add_argument("--lake", required=True, help="lake root (directory or s3:// prefix)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("sql", help="the SQL statement")
 
     p = sub.add_parser("sql", help="interactive DuckDB shell over the lake",
                        description="Open the DuckDB CLI with every lake table and view defined.")
