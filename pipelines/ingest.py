@@ -217,6 +217,7 @@ def format_summary(summary: RunSummary, totals: dict[str, int]) -> str:
 def run_ingest(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     """`silake ingest` entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)  # relayed worker notices; ours stay visible
     try:
         summary, totals = run_pipeline(
             args.sources, args.lake, metadata=args.metadata, runner=args.runner, workers=args.workers,
@@ -229,6 +230,11 @@ def run_ingest(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     except (OSError, ValueError) as exc:
         print(f"silake ingest: {exc}", file=sys.stderr)
         return 2
+    if summary.shards_processed == 0 and summary.shards_skipped < summary.shards_total:
+        print(f"submitted run {summary.run_id}: {summary.shards_total - summary.shards_skipped} shards to "
+              f"{args.runner}; watch it with: silake query --lake {summary.lake} "
+              f"\"select status, count(*) from ingest_shards where run_id = '{summary.run_id}' group by all\"")
+        return 0
     print(format_summary(summary, totals))
     if not summary.balanced:
         return 4

@@ -2,7 +2,8 @@
 
 Beam >= 2.68's DirectRunner first tries to download a Prism binary from GitHub; a name that means "local"
 (FnApiRunner, DirectRunner, direct) is therefore mapped to the FnApiRunner in multi-processing mode over
-the requested workers (in-process with one worker). Any other name (DataflowRunner, ...) goes to Beam as is.
+the requested workers (in-process with one worker), built the way the DirectRunner builds it so worker
+processes receive the pipeline options. Any other name (DataflowRunner, ...) goes to Beam as is.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ def make_runner(runner: str, workers: int | None, beam_args: Sequence[str] = ()
     """The runner object (or name) and the pipeline options for a run."""
     if not is_local(runner):
         return runner, PipelineOptions(list(beam_args), runner=runner)
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
     n = workers or os.cpu_count() or 1
     options = PipelineOptions(
         list(beam_args),
         direct_running_mode="multi_processing" if n > 1 else "in_memory",
         direct_num_workers=n,
+        # Worker processes otherwise log every gRPC channel they open and close, and Beam-internal notices.
+        default_sdk_harness_log_level="WARNING",
+        sdk_harness_log_level_overrides={"apache_beam": "ERROR", "__main__": "ERROR"},
     )
-    return FnApiRunner(), options
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    provision = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
+    return fn_runner.FnApiRunner(provision_info=provision), options

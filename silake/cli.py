@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--members", default="json,npz,wav,mp4",
                    help="webdataset members to copy (comma-separated; default json,npz,wav,mp4)")
     p.add_argument("--shard-size", type=_positive_int, default=1_000_000_000,
-                   help="target bytes per output shard (default 1e9)")
+                   help="target bytes per output shard (webdataset) or per Parquet part (parquet); default 1e9")
+    p.add_argument("--jobs", type=_positive_int, default=4,
+                   help="output shards written in parallel (default 4); the output is the same for any value")
     p.add_argument("--no-keep-pairs", action="store_true",
                    help="allow the two partners of an interaction to land in different output shards")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty output")
