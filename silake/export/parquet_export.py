@@ -1,0 +1,212 @@
+"""Parquet export: the lake's sample tables restricted to the selection, with the lake's hive partitioning.
+
+    OUT/<table>/label=<label>/split=<split>/part-000000.parquet
+
+Only the lake files of the selection's source shards are read, and in them only the selected copy of each
+file (a file id listed twice in the lake is exported once, like in the WebDataset format). Rows are ordered
+by (interaction_key, file_id, the table's own index), streamed out of DuckDB in bounded batches, cast to the
+lake's schema (`silake.schemas.tables`) and written with the lake's Parquet options; a part is closed once
+it reaches `part_size` bytes. Same lake and predicate: same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from silake.export.errors import BadInput
+from silake.export.output import OutputTarget
+from silake.export.selection import Selection
+from silake.lake.layout import shard_table_path
+from silake.lake.parquet import ROW_GROUP_BYTES, writer_options
+from silake.lake.storage import LakeStorage
+from silake.schemas.tables import SAMPLE_TABLES, TABLES
+
+#: Row order within a (table, partition), after interaction_key and file_id.
+TABLE_ORDER: dict[str, tuple[str, ...]] = {
+    "files": (),
+    "frames": ("frame_idx",),
+    "hypernet": ("step_idx",),
+    "transcript_segments": ("segment_idx",),
+    "transcript_words": ("segment_idx", "word_idx"),
+    "vad_segments": ("vad_idx",),
+    "annotations": ("kind", "annotation_idx"),
+}
+PART_NAME = "part-{index:06d}.parquet"
+BATCH_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class WrittenPart:
+    path: str  # relative to the output
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _row_bytes(schema: pa.Schema) -> int:
+    """A rough width of one row (fixed-size lists counted in full), to bound batch memory."""
+    total = 0
+    for f in schema:
+        typ, n = f.type, 1
+        while pa.types.is_fixed_size_list(typ):
+            n *= typ.list_size
+            typ = typ.value_type
+        total += n * (typ.bit_width // 8 if pa.types.is_primitive(typ) else 32)
+    return max(total, 1)
+
+
+def batch_rows(schema: pa.Schema) -> int:
+    return max(64, min(100_000, BATCH_BYTES // _row_bytes(schema)))
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _PartWriter:
+    """Rolls parts of one (table, partition) at `part_size` bytes, row groups of ~ROW_GROUP_BYTES."""
+
+    def __init__(self, target: OutputTarget, prefix: str, schema: pa.Schema, part_size: int) -> None:
+        self.target, self.prefix, self.schema, self.part_size = target, prefix, schema, part_size
+        self.parts: list[WrittenPart] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._path = ""
+        self._rows = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_bytes = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self._pending.append(batch)
+        self._pending_bytes += batch.nbytes
+        if self._pending_bytes >= ROW_GROUP_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        writer = self._writer or self._open()
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        writer.write_table(table, row_group_size=max(1, table.num_rows))
+        self._rows += table.num_rows
+        self._pending, self._pending_bytes = [], 0
+        if os.path.getsize(self._path) >= self.part_size:
+            self._close_part()
+
+    def _open(self) -> pq.ParquetWriter:
+        rel = f"{self.prefix}/{PART_NAME.format(index=len(self.parts))}"
+        self._path = os.path.join(self.target.staging_dir(), rel.replace("/", "__"))
+        self._writer = pq.ParquetWriter(self._path, self.schema, **writer_options(self.schema))
+        self._rows = 0
+        return self._writer
+
+    def _close_part(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        rel = f"{self.prefix}/{PART_NAME.format(index=len(self.parts))}"
+        size, sha = os.path.getsize(self._path), _sha256(self._path)
+        self.target.publish(self._path, rel)
+        self.parts.append(WrittenPart(rel, self._rows, size, sha))
+        self._writer = None
+
+    def close(self) -> list[WrittenPart]:
+        """Finish the last part; a partition without rows still gets one (empty) part with the schema."""
+        self._flush()
+        if not self.parts and self._writer is None:
+            self._open()
+        self._close_part()
+        return self.parts
+
+
+def _lake_files(lake: LakeStorage, selection: Selection, table: str
+                ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(label, split) -> [(file_id, lake file of its source shard)] for one table."""
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for f in selection.files:
+        shard = selection.shards.get(f.shard_uri)
+        if shard is None:
+            raise BadInput(f"no ingest_shards row for {f.shard_uri} (file {f.file_id}): the lake is "
+                           "incomplete")
+        path = lake.path(shard_table_path(table, f.label, f.split, shard.shard_key))
+        if not lake.is_local:
+            path = lake.fs.unstrip_protocol(path)
+        out.setdefault((f.label, f.split), []).append((f.file_id, path))
+    return out
+
+
+def _batches(con: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]],
+             existing: Callable[[str], bool]) -> Iterator[pa.RecordBatch]:
+    """The selected rows of one table in one partition, ordered, as batches of the lake schema."""
+    schema = TABLES[table].schema
+    paths = sorted({p for _, p in keys if existing(p)})
+    if not paths:
+        return
+    key_table = pa.table({"file_id": [k for k, _ in keys], "path": [p for _, p in keys]})
+    con.register("_silake_export_keys", key_table)
+    try:
+        cols = ", ".join(f"t.{_ident(c)}" for c in schema.names)
+        order = ", ".join(_ident(c) for c in ("interaction_key", "file_id", *TABLE_ORDER[table]))
+        path_list = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        sql = (f"SELECT {cols} FROM read_parquet({path_list}, filename = true, hive_partitioning = false, "
+               f"union_by_name = true) AS t SEMI JOIN _silake_export_keys AS k "
+               f"ON t.file_id = k.file_id AND t.filename = k.path ORDER BY {order}")
+        rows = batch_rows(schema)
+        reader = con.execute(sql).to_arrow_reader(rows)
+        for table in _rebatch(reader, rows):
+            yield from table.cast(schema).combine_chunks().to_batches()
+    finally:
+        con.unregister("_silake_export_keys")
+
+
+def _rebatch(batches: Iterator[pa.RecordBatch] | pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly `rows` rows (the last one shorter), whatever batch sizes come in, so that row
+    groups, and therefore bytes, do not depend on how the engine chunked its output."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+def export_tables(con: duckdb.DuckDBPyConnection, lake: LakeStorage, selection: Selection,
+                  target: OutputTarget, part_size: int, on_bytes: Callable[[int], None] | None = None,
+                  tables: tuple[str, ...] = SAMPLE_TABLES) -> dict[str, list[WrittenPart]]:
+    """Write every sample table restricted to the selection; returns the parts written per table."""
+    written: dict[str, list[WrittenPart]] = {}
+    for table in tables:
+        parts: list[WrittenPart] = []
+        for (label, split), keys in sorted(_lake_files(lake, selection, table).items()):
+            prefix = f"{table}/label={label}/split={split}"
+            writer = _PartWriter(target, prefix, TABLES[table].schema, part_size)
+            for batch in _batches(con, table, keys, lambda p: lake.fs.exists(p)):
+                writer.add(batch)
+            new = writer.close()
+            if on_bytes is not None:
+                on_bytes(sum(p.bytes for p in new))
+            parts.extend(new)
+        written[table] = parts
+    return written

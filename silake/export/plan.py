@@ -1,0 +1,128 @@
+"""The export plan: which members go into which output shard, in a deterministic order.
+
+Samples are ordered by (label, split, interaction_key, file_id). With pairs kept, the unit of placement is an
+interaction (every selected partner, consecutive); otherwise a single sample. A new shard starts when adding
+the next unit would take the current one past `shard_size`, so a shard exceeds it only when one unit alone
+does. Sizes are exact tar sizes (headers, padding, end-of-archive), so the plan knows every output byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from silake.export.errors import BadInput
+from silake.export.selection import MEMBER_EXTS, SelectedFile
+from silake.export.tar_writer import BLOCK, archive_size, member_size
+
+SHARD_NAME = "shard-{index:06d}.tar"
+
+
+@dataclass(frozen=True)
+class PlannedMember:
+    name: str  # `{file_id}.{ext}` in the output
+    ext: str
+    offset: int  # payload offset in the source shard
+    size: int
+
+    @property
+    def tar_bytes(self) -> int:
+        return member_size(self.name, self.size)
+
+
+@dataclass(frozen=True)
+class PlannedSample:
+    file: SelectedFile
+    members: tuple[PlannedMember, ...]  # in --members order, present ones only
+    absent: tuple[str, ...]  # requested members the source sample lacks
+
+    @property
+    def key(self) -> str:
+        return self.file.file_id
+
+    @property
+    def tar_bytes(self) -> int:
+        return sum(m.tar_bytes for m in self.members)
+
+    @property
+    def payload_bytes(self) -> int:
+        return sum(m.size for m in self.members)
+
+
+@dataclass(frozen=True)
+class PlannedShard:
+    index: int
+    samples: tuple[PlannedSample, ...]
+
+    @property
+    def name(self) -> str:
+        return SHARD_NAME.format(index=self.index)
+
+    @property
+    def tar_bytes(self) -> int:
+        return archive_size(sum(s.tar_bytes for s in self.samples))
+
+    @property
+    def payload_bytes(self) -> int:
+        return sum(s.payload_bytes for s in self.samples)
+
+
+def parse_members(text: str | Sequence[str]) -> tuple[str, ...]:
+    """`"json,npz"` -> ('json', 'npz'): known members only, no repeats, order kept."""
+    items = [p.strip().lower() for p in (text.split(",") if isinstance(text, str) else text)]
+    items = [p for p in items if p]
+    unknown = [p for p in items if p not in MEMBER_EXTS]
+    if unknown or not items:
+        raise BadInput(f"--members takes a comma-separated subset of {','.join(MEMBER_EXTS)}; got {text!r}")
+    if len(set(items)) != len(items):
+        raise BadInput(f"--members names a member twice: {text!r}")
+    return tuple(items)
+
+
+def plan_sample(f: SelectedFile, members: Sequence[str]) -> PlannedSample:
+    present: list[PlannedMember] = []
+    absent: list[str] = []
+    for ext in members:
+        loc = f.members.get(ext)
+        if loc is None:
+            absent.append(ext)
+        else:
+            present.append(PlannedMember(f"{f.file_id}.{ext}", ext, loc[0], loc[1]))
+    return PlannedSample(f, tuple(present), tuple(absent))
+
+
+def _units(samples: Sequence[PlannedSample], keep_pairs: bool) -> list[list[PlannedSample]]:
+    """Placement units in export order: interactions (first appearance order) or single samples."""
+    if not keep_pairs:
+        return [[s] for s in samples]
+    groups: dict[str, list[PlannedSample]] = {}
+    for s in samples:
+        groups.setdefault(s.file.interaction_key, []).append(s)
+    return list(groups.values())
+
+
+def plan_shards(files: Sequence[SelectedFile], members: Sequence[str], shard_size: int,
+                keep_pairs: bool = True) -> list[PlannedShard]:
+    """Cut the selection (already in export order) into shards near `shard_size` bytes."""
+    if shard_size < BLOCK:
+        raise BadInput(f"--shard-size must be at least {BLOCK} bytes, got {shard_size}")
+    samples = [plan_sample(f, members) for f in files]
+    samples = [s for s in samples if s.members]  # a sample with none of the requested members has no key
+    shards: list[PlannedShard] = []
+    current: list[PlannedSample] = []
+    current_bytes = 0
+    for unit in _units(samples, keep_pairs):
+        unit_bytes = sum(s.tar_bytes for s in unit)
+        if current and archive_size(current_bytes + unit_bytes) > shard_size:
+            shards.append(PlannedShard(len(shards), tuple(current)))
+            current, current_bytes = [], 0
+        current.extend(unit)
+        current_bytes += unit_bytes
+    if current:
+        shards.append(PlannedShard(len(shards), tuple(current)))
+    return shards
+
+
+def samples_without_members(files: Sequence[SelectedFile], members: Sequence[str]) -> list[str]:
+    """File ids that carry none of the requested members (left out of a WebDataset export)."""
+    return [f.file_id for f in files if all(f.members.get(m) is None for m in members)]

@@ -1,0 +1,132 @@
+"""The export job as one function: validate everything, then write, then publish the manifest last.
+
+Order: parse the predicate -> open the lake -> check the output -> select (binder errors) -> empty? ->
+sources reachable and unchanged (WebDataset) -> remove a previous export (--overwrite) -> write -> manifest.
+Every check that can fail on input runs before the first byte is written; a failure while writing removes
+what this run published, so an output is either a complete export (with manifest.json) or absent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from silake.export.errors import BadInput, CopyFailed, EmptySelection
+from silake.export.manifest import manifest_bytes, parquet_manifest, webdataset_manifest
+from silake.export.output import MANIFEST, OutputTarget
+from silake.export.parquet_export import export_tables
+from silake.export.plan import parse_members, plan_shards, samples_without_members
+from silake.export.preflight import check_sources
+from silake.export.selection import Selection, open_lake, parse_predicate, select_files
+from silake.export.webdataset import DEFAULT_JOBS, ByteProgress, export_shards
+from silake.lake.storage import LakeStorage
+
+FORMATS = ("webdataset", "parquet")
+DEFAULT_SHARD_SIZE = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote (the manifest holds the details)."""
+
+    out: str
+    kind: str
+    samples: int
+    files: int  # output shards (webdataset) or Parquet parts
+    bytes: int  # bytes written, manifest excluded
+    payload_bytes: int  # member bytes copied (webdataset); == bytes for parquet
+    bytes_fetched: int  # bytes read from the source shards (webdataset)
+    seconds: float
+    manifest: dict[str, Any]
+
+    @property
+    def throughput(self) -> float:
+        """Bytes written per second."""
+        return self.bytes / self.seconds if self.seconds > 0 else 0.0
+
+
+def export(lake: str, where: str, out: str, *, format: str = "webdataset",
+           members: str | tuple[str, ...] = "json,npz,wav,mp4", shard_size: int = DEFAULT_SHARD_SIZE,
+           keep_pairs: bool = True, overwrite: bool = False, progress: bool = False, jobs: int = DEFAULT_JOBS,
+           warn: Callable[[str], None] | None = None) -> ExportResult:
+    """Export the files `where` selects from `lake` to `out`; raises ExportError (see its exit codes)."""
+    started = time.perf_counter()
+    if format not in FORMATS:
+        raise BadInput(f"unknown format {format!r} (choose {' or '.join(FORMATS)})")
+    if shard_size < 1:
+        raise BadInput(f"--shard-size must be positive, got {shard_size}")
+    wanted = parse_members(members) if format == "webdataset" else ()
+    parse_predicate(where)
+    lake_storage = LakeStorage(lake)
+    con = open_lake(lake)
+    try:
+        target = OutputTarget.prepare(out, lake_storage, overwrite)
+        selection = select_files(con, where, lake_storage.uri)
+        for w in selection.warnings:
+            if warn is not None:
+                warn(w)
+        if not selection.files:
+            raise EmptySelection(f"the predicate selects no file (0 of {selection.files_in_lake} files in "
+                                 f"the lake): nothing written to {out}")
+        if selection.duplicates and warn is not None:
+            warn(f"{len(selection.duplicates)} file id(s) are selected twice; each is exported once "
+                 "(see duplicates_skipped in the manifest)")
+        if format == "webdataset":
+            return _webdataset(selection, target, wanted, shard_size, keep_pairs, progress, jobs, started)
+        return _parquet(con, lake_storage, selection, target, shard_size, progress, started)
+    finally:
+        con.close()
+
+
+def _webdataset(selection: Selection, target: OutputTarget, members: tuple[str, ...], shard_size: int,
+                keep_pairs: bool, progress: bool, jobs: int, started: float) -> ExportResult:
+    shards = plan_shards(selection.files, members, shard_size, keep_pairs)
+    without = samples_without_members(selection.files, members)
+    if not shards:
+        raise EmptySelection(f"none of the {len(selection.files)} selected files has any of the members "
+                             f"{','.join(members)}: nothing written to {target.uri}")
+    check_sources(selection, members)
+    sizes = {uri: shard.size for uri, shard in selection.shards.items()}  # recorded == current (preflight)
+    target.clear()
+    try:
+        results = export_shards(shards, target, sizes, progress=progress, jobs=jobs)
+        manifest = webdataset_manifest(selection, members, shard_size, keep_pairs, results, without)
+        target.publish_bytes(manifest_bytes(manifest), MANIFEST)
+    except OSError as exc:  # writing or publishing the output
+        target.discard_published()
+        raise CopyFailed(f"writing {target.uri} failed: {exc}") from exc
+    except BaseException:
+        target.discard_published()
+        raise
+    finally:
+        target.cleanup()
+    counts = manifest["counts"]
+    return ExportResult(target.uri, "webdataset", counts["samples"], counts["shards"], counts["bytes"],
+                        counts["payload_bytes"], sum(r.bytes_fetched for r in results),
+                        time.perf_counter() - started, manifest)
+
+
+def _parquet(con: duckdb.DuckDBPyConnection, lake: LakeStorage, selection: Selection, target: OutputTarget,
+             part_size: int, progress: bool, started: float) -> ExportResult:
+    target.clear()
+    bar = ByteProgress(None, progress, desc="export parquet")
+    try:
+        tables = export_tables(con, lake, selection, target, part_size, on_bytes=bar.update)
+        manifest = parquet_manifest(selection, part_size, tables)
+        target.publish_bytes(manifest_bytes(manifest), MANIFEST)
+    except (duckdb.Error, OSError) as exc:
+        target.discard_published()
+        raise CopyFailed(f"writing {target.uri} failed: {exc}") from exc
+    except BaseException:
+        target.discard_published()
+        raise
+    finally:
+        bar.close()
+        target.cleanup()
+    counts = manifest["counts"]
+    return ExportResult(target.uri, "parquet", counts["samples"], counts["files"], counts["bytes"],
+                        counts["bytes"], 0, time.perf_counter() - started, manifest)
