@@ -7,7 +7,6 @@ import sys
 
 from silake.export.errors import EXIT_BAD_INPUT, EXIT_OK, ExportError
 from silake.export.run import ExportResult, export
-from silake.export.webdataset import DEFAULT_JOBS
 
 
 def _human(n: float) -> str:
