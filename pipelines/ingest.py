@@ -103,13 +103,18 @@ class RunSummary:
 
 
 def finalize_run(summary: RunSummary, reports: Sequence[ShardReport]) -> RunSummary:
-    """Last step of a run: account for every shard, record the run, refresh the catalog, drop the lease."""
-    for report in sorted(reports, key=lambda r: r.commit.shard_uri):
-        summary.add(report)
+    """Last step of a run: account for every shard, record the run, refresh the catalog, drop the lease.
+
+    A run that processed nothing (a scheduled remote run with no new shards) only drops the lease, so it
+    changes no file in the lake.
+    """
     storage = LakeStorage(summary.lake)
-    storage.publish_bytes(json.dumps(asdict(summary), indent=2).encode(),
-                          storage.path(RUNS_DIR, f"{summary.run_id}.json"))
-    _write_catalog(summary.lake)
+    if reports:
+        for report in sorted(reports, key=lambda r: r.commit.shard_uri):
+            summary.add(report)
+        storage.publish_bytes(json.dumps(asdict(summary), indent=2).encode(),
+                              storage.path(RUNS_DIR, f"{summary.run_id}.json"))
+        _write_catalog(summary.lake)
     lease.release(storage, summary.run_id)
     return summary
 
@@ -172,7 +177,7 @@ def run_pipeline(sources: Sequence[str], lake: str, *, metadata: str | None = No
     try:
         meta = load_metadata(plan.metadata_uris, storage)
         summary.metadata_rejected_rows = meta.rejected_rows
-        if not plan.todo:
+        if not plan.todo and is_local(runner):  # nothing to do; a remote launch still submits a (tiny) job
             lease.release(storage, run_id)
             return summary, {}
         ctx = IngestContext(storage.uri, run_id, meta.index)
@@ -189,6 +194,8 @@ def run_pipeline(sources: Sequence[str], lake: str, *, metadata: str | None = No
         lease.release(storage, run_id)
         raise
     totals = _metric_totals(result)
+    if not plan.todo:
+        return summary, totals
     # The pipeline's last step wrote the run record; read it back for the caller.
     recorded = json.loads(storage.read_bytes(storage.path(RUNS_DIR, f"{run_id}.json")))
     return RunSummary(**recorded), totals
@@ -230,9 +237,10 @@ def run_ingest(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     except (OSError, ValueError) as exc:
         print(f"silake ingest: {exc}", file=sys.stderr)
         return 2
-    if summary.shards_processed == 0 and summary.shards_skipped < summary.shards_total:
-        print(f"submitted run {summary.run_id}: {summary.shards_total - summary.shards_skipped} shards to "
-              f"{args.runner}; watch it with: silake query --lake {summary.lake} "
+    if not is_local(args.runner) and not args.wait:
+        todo = summary.shards_total - summary.shards_skipped
+        print(f"submitted run {summary.run_id} to {args.runner}: {todo} shards to ingest, "
+              f"{summary.shards_skipped} already committed; watch it with:\n  silake query --lake {summary.lake} "
               f"\"select status, count(*) from ingest_shards where run_id = '{summary.run_id}' group by all\"")
         return 0
     print(format_summary(summary, totals))
