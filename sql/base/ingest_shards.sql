@@ -1,0 +1,14 @@
+-- ingest_shards: one row per processed shard, written after the shard's other tables: the commit
+-- record.
+-- Source: ROOT/ingest_shards/label=<label>/split=<split>/<shard_key>.parquet (schemas/tables.py).
+-- label and split come from the hive path, not the files: filtering on them prunes whole
+-- directories (EXPLAIN shows `File Filters` and `Scanning Files: n/N`).
+-- A lake without this table gets an empty view with the same columns instead (silake.query.views).
+
+CREATE OR REPLACE VIEW ingest_shards AS
+SELECT *
+FROM read_parquet(
+    lake_path('ingest_shards/label=*/split=*/*.parquet'),
+    hive_partitioning = true,
+    hive_types = {'label': 'VARCHAR', 'split': 'VARCHAR'}
+);

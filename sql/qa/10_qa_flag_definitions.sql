@@ -1,0 +1,77 @@
+-- qa_flag_definitions: one row per QA flag - its severity, the known limitation of the release it maps to
+-- (DATA_FORMAT.md, "Known limitations the dataset authors list"), its definition and its thresholds.
+--
+-- Severity: 'error'   - the file's main content is missing or unusable;
+--           'warning' - usable with care: some of its data is wrong, unsynchronised or misattributed;
+--           'info'    - a documented gap to know about (missing metadata, masked values).
+-- file_qa.qa_pass is true when a file has no error and no warning.
+--
+-- Limitations: 1 human time-stamping errors; 2 moment-of-interest (annotation) time noise; 3 wrong
+-- participant ids; 4 only active time released; 5 recording quality varies by vendor/site. Flags that
+-- catch a documented defect of the files themselves (not on the authors' list) map to 'release'.
+
+CREATE OR REPLACE VIEW qa_flag_definitions AS
+SELECT * FROM (VALUES
+    -- time-stamping (limitation 1)
+    ('empty_vad', 'warning', '1 time-stamping',
+     'the file has no VAD interval at all (the transcript may still have timed words)', []::VARCHAR[]),
+    ('vad_ends_early', 'warning', '1 time-stamping',
+     'the VAD is not empty and the last timed word ends well after its last interval (VAD stops early)',
+     ['vad_ends_early_s']),
+    ('words_outside_file', 'warning', '1 time-stamping',
+     'a timed word starts before 0 or ends after the file''s duration, beyond a tolerance',
+     ['words_outside_tolerance_s']),
+    ('words_without_times', 'info', '1 time-stamping',
+     'transcript words whose start or end time is null', []),
+    ('transcript_empty_with_speech', 'warning', '1 time-stamping',
+     'the transcript has no words while the VAD has intervals', []),
+    -- moments of interest (limitation 2)
+    ('annotation_zero_length', 'info', '2 annotation time noise',
+     'an annotation with end_ts = start_ts', []),
+    ('annotation_negative_length', 'warning', '2 annotation time noise',
+     'an annotation with end_ts < start_ts', []),
+    ('annotation_past_end', 'warning', '2 annotation time noise',
+     'an annotation ends after the file''s duration, beyond a tolerance',
+     ['annotation_past_end_tolerance_s']),
+    ('annotation_copied_to_partner', 'warning', '2 annotation time noise',
+     'an identical annotation (kind, text, start_ts, end_ts) is in a partner''s file; both files are flagged',
+     []),
+    -- participant ids (limitation 3) and metadata joins
+    ('participant_id_variant', 'warning', '3 wrong participant ids',
+     'another participant id of the same vendor has the same digit stem (0602 and 0602A) in a listed file',
+     []),
+    ('participant_in_multiple_splits', 'warning', '3 wrong participant ids',
+     'one (vendor, participant id) has files in more than one split', []),
+    ('duplicate_file_id', 'warning', 'release',
+     'one file id is listed in more than one label/split (or ingested twice); every copy is flagged', []),
+    ('missing_participant_metadata', 'info', '3 wrong participant ids',
+     'participants.csv has no row for the file''s (vendor, participant id)', []),
+    ('missing_relationship_metadata', 'info', 'release',
+     'relationships.csv has no row for the file''s (vendor, session)', []),
+    ('no_partner', 'warning', '3 wrong participant ids',
+     'no other participant has a file (ingested or in filelist.csv) with the same interaction key', []),
+    -- recording (limitation 5 and documented defects of the files)
+    ('empty_bundle', 'error', 'release',
+     'T = 0: the npz is an empty placeholder (no video stream)', []),
+    ('silent_audio', 'error', 'release',
+     'the wav has no samples (a bare 58-byte header) or is missing', []),
+    ('frame_count_mismatch', 'warning', '5 recording quality',
+     'T differs from wav duration * the vendor''s nominal fps by more than a tolerance (odd rate, cut)',
+     ['frame_count_mismatch_frames']),
+    ('partner_length_mismatch', 'warning', '5 recording quality',
+     'the partners'' video durations differ by more than a ratio (both have frames); both files are flagged',
+     ['partner_length_mismatch_ratio']),
+    ('low_pose_validity', 'warning', '5 recording quality',
+     'the share of frames with a valid SMPL-H pose is below a minimum (the participant leaves the frame)',
+     ['low_validity_fraction']),
+    ('low_box_validity', 'warning', '5 recording quality',
+     'the share of frames with a valid person box is below a minimum (the participant leaves the frame)',
+     ['low_validity_fraction']),
+    ('translation_sentinel', 'info', '5 recording quality',
+     'frames whose smplh_translation holds the ~1e12-1e14 invalid-box sentinel: mask them before use',
+     ['translation_sentinel_min']),
+    ('speaker_bleed', 'warning', '5 recording quality',
+     'enough of this file''s timed words have the same word at the same time (start and end within a '
+     'tolerance) in one partner''s transcript; symmetric: both partners are flagged',
+     ['speaker_bleed_max_offset_s', 'speaker_bleed_min_words'])
+) AS t(flag, severity, limitation, definition, thresholds);
