@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from silake.schemas.catalogue import FEATURES, hypernet_rows_allowed
-from silake.schemas.ids import parse_file_id
 
 from silake.decode import decode_npz, frames_batch, hypernet_batch
+from silake.schemas.catalogue import FEATURES, hypernet_rows_allowed
+from silake.schemas.ids import parse_file_id
 
 KEYS = parse_file_id("V00_S0809_I00000582_P0947")
 

@@ -82,11 +82,11 @@ def http_fetch_ratio(release: Path, lake: Path) -> tuple[int, int, int]:
 
     shards = shards_of(release)
     with RangeHTTPServer(release) as server:
-        urls = [f"{server.url}/{p.relative_to(release).as_posix()}" for p in shards]
+        urls = [server.url_for(p.relative_to(release).as_posix()) for p in shards]
         shutil.rmtree(lake, ignore_errors=True)
         subprocess.run([*SILAKE, "ingest", *urls, "--lake", str(lake), "--workers", "2", "--no-progress",
                         "--metadata", str(release)], check=True, capture_output=True, text=True)
-        return server.bytes_served, sum(p.stat().st_size for p in shards), server.requests
+        return server.stats.bytes_served, sum(p.stat().st_size for p in shards), server.stats.requests
 
 
 def datasets_route(shards: list[Path], out: Path) -> float:

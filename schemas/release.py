@@ -9,7 +9,9 @@ SPLITS: tuple[str, ...] = ("train", "dev", "test")
 
 #: Shard path relative to a release root.
 SHARD_PATH_FORMAT = "{label}/{split}/{batch:04d}/{archive:04d}.tar"
-SHARD_PATH_REGEX = r"(?P<label>improvised|naturalistic)/(?P<split>train|dev|test)/(?P<batch>\d{4})/(?P<archive>\d{4})\.tar$"
+SHARD_PATH_REGEX = (
+    r"(?P<label>improvised|naturalistic)/(?P<split>train|dev|test)/(?P<batch>\d{4})/(?P<archive>\d{4})\.tar$"
+)
 
 #: Metadata CSVs distributed beside the shards, at the release root.
 METADATA_FILES: dict[str, str] = {

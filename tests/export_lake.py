@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from silake.schemas.ids import parse_file_id
-from silake.schemas.tables import SAMPLE_TABLES, TABLES
 
 from silake.lake.commit import CommitRecord, write_commit
 from silake.lake.shard_writer import ShardWriter
 from silake.lake.storage import LakeStorage
+from silake.schemas.ids import parse_file_id
+from silake.schemas.tables import SAMPLE_TABLES, TABLES
 from silake.sources.filesystems import size_and_etag
 
 RUN_ID = "20260101T000000Z-test0001"

@@ -6,10 +6,10 @@ import copy
 import json
 
 import pytest
-from silake.schemas import tables
-from silake.schemas.ids import parse_file_id
 
 from silake.decode import Caps, Reject, decode_json, json_batches, json_facts
+from silake.schemas import tables
+from silake.schemas.ids import parse_file_id
 
 FILE_ID = "V03_S1805_I00001234_P0602A"
 KEYS = parse_file_id(FILE_ID)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import struct
 
 import pytest
-from silake.schemas.release import WAV_HEADER_BYTES
 
 from silake.decode import MediaError, parse_wav_header, probe_mp4
+from silake.schemas.release import WAV_HEADER_BYTES
 
 
 def wav_bytes(n_samples: int, *, extra: list[tuple[bytes, bytes]] = (), declared: int | None = None,

@@ -13,6 +13,8 @@ import zlib
 import numpy as np
 import pyarrow as pa
 import pytest
+
+from silake.decode import Caps, Reject, decode_npz, frames_batch, hypernet_batch
 from silake.schemas import tables
 from silake.schemas.catalogue import (
     CORE_KEYS,
@@ -23,8 +25,6 @@ from silake.schemas.catalogue import (
     MOVEMENT_KEYS,
 )
 from silake.schemas.ids import parse_file_id
-
-from silake.decode import Caps, Reject, decode_npz, frames_batch, hypernet_batch
 
 FILE_ID = "V00_S0809_I00000582_P0844A"
 KEYS = parse_file_id(FILE_ID)

@@ -10,10 +10,10 @@ from fractions import Fraction
 import numpy as np
 import pyarrow as pa
 import pytest
-from silake.schemas import tables
-from silake.schemas.catalogue import FEATURES
 
 from silake.decode import Caps, Reject, decode_sample
+from silake.schemas import tables
+from silake.schemas.catalogue import FEATURES
 from silake.tario.members import Problem, RawSample, TarMember
 
 FILE_ID = "V00_S0809_I00000582_P0947"

@@ -20,13 +20,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from export_lake import FID, NO_WAV, SHARDS, build, source_members
-from silake.schemas.tables import SAMPLE_TABLES, TABLES
 
 from silake.cli import main
 from silake.export import export
 from silake.export.plan import parse_members, plan_sample
 from silake.export.selection import referenced_names
 from silake.export.tar_writer import TarStreamWriter, archive_size, member_size
+from silake.schemas.tables import SAMPLE_TABLES, TABLES
 
 ALL = ("json", "npz", "wav", "mp4")
 

@@ -8,10 +8,10 @@ import tarfile
 
 import pyarrow.dataset as ds
 import pytest
-from silake.schemas.tables import SAMPLE_TABLES
 
 from silake.export import export
 from silake.query.connection import connect
+from silake.schemas.tables import SAMPLE_TABLES
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory):
     from silake.pipelines.ingest import run_pipeline
-
     from silake.sample import write_release
 
     root = tmp_path_factory.mktemp("e2e")

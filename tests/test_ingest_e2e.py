@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+
 from silake.schemas.tables import KEY_COLUMNS, SAMPLE_TABLES, TABLES
 
 

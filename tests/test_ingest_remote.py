@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyarrow.dataset as ds
 import pytest
 import s3fs
-from silake.pipelines.ingest import run_pipeline
 
+from silake.pipelines.ingest import run_pipeline
 from silake.sources.errors import SourceError
 from silake.sources.reader import DEFAULT_WINDOW
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from silake.pipelines.ingest import run_pipeline
 
 from silake.lake import lease
 from silake.lake.storage import LakeStorage
+from silake.pipelines.ingest import run_pipeline
 
 
 def snapshot(lake: Path) -> dict[str, tuple[int, str]]:

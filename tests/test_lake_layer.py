@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -124,6 +125,6 @@ def test_local_publish_is_a_rename_in_the_destination_directory(tmp_path) -> Non
     src.write_bytes(b"abc")
     dest = storage.path("t", "x.bin")
     storage.publish_file(str(src), dest)
-    assert open(dest, "rb").read() == b"abc"
+    assert Path(dest).read_bytes() == b"abc"
     assert not src.exists()
     assert os.listdir(os.path.dirname(dest)) == ["x.bin"]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from silake.schemas.catalogue import MOVEMENT_KEYS
 
 from silake.cli import main
 from silake.sample import BenchProfile, write_release
+from silake.schemas.catalogue import MOVEMENT_KEYS
 
 MP4_TO_WAV = 135 / 43
 

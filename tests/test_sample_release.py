@@ -21,6 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from silake.sample import truth as T
+from silake.sample import write_release
+from silake.sample.truth import ReleaseTruth
 from silake.schemas.catalogue import (
     CORE_KEYS,
     FEATURES,
@@ -31,10 +35,6 @@ from silake.schemas.catalogue import (
 from silake.schemas.ids import FILE_ID_REGEX
 from silake.schemas.records import CSV_HEADERS
 from silake.schemas.release import SHARD_PATH_REGEX
-
-from silake.sample import truth as T
-from silake.sample import write_release
-from silake.sample.truth import ReleaseTruth
 
 FPS = {"00": Fraction(30), "01": Fraction(30000, 1001), "02": Fraction(30), "03": Fraction(30000, 1001)}
 MEMBER_ORDER = ["json", "mp4", "npz", "wav"]

@@ -27,15 +27,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from silake.schemas.catalogue import FRAME_FEATURES
-from silake.schemas.ids import make_file_id
-from silake.schemas.release import EMOTION_CLASSES, WAV_SAMPLE_RATE, nominal_fps
-from silake.schemas.tables import TABLES
 
 from silake.query.catalog import CATALOG_FILE, write_catalog
 from silake.query.connection import S3Settings, connect, httpfs_extension_path
 from silake.query.render import render
 from silake.query.views import sql_files, table_glob
+from silake.schemas.catalogue import FRAME_FEATURES
+from silake.schemas.ids import make_file_id
+from silake.schemas.release import EMOTION_CLASSES, WAV_SAMPLE_RATE, nominal_fps
+from silake.schemas.tables import TABLES
 
 BIN = Path(sys.executable).parent
 SILAKE = str(BIN / "silake")
