@@ -29,8 +29,9 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+## bench: the ingest benchmark on 16 bench-scale shards (~18 GB under bench-data/, generated once).
 bench: setup
-	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_ingest.py --shards 16
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

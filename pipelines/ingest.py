@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -181,6 +182,8 @@ def run_pipeline(sources: Sequence[str], lake: str, *, metadata: str | None = No
             lease.release(storage, run_id)
             return summary, {}
         ctx = IngestContext(storage.uri, run_id, meta.index)
+        if is_local(runner):  # no more worker processes than shards: each one costs a Beam import (~6 s CPU)
+            workers = max(1, min(workers or os.cpu_count() or 1, len(plan.todo)))
         runner_obj, options = make_runner(runner, workers, beam_args)
         pipeline = beam.Pipeline(runner=runner_obj, options=options)
         build_pipeline(pipeline, plan, ctx, summary)

@@ -11,11 +11,11 @@ import threading
 import time
 
 import pyarrow.parquet as pq
-from silake.schemas.tables import INGEST_SHARDS
 from tqdm import tqdm
 
 from silake.lake.layout import table_glob
 from silake.lake.storage import LakeStorage
+from silake.schemas.tables import INGEST_SHARDS
 
 
 class CommitWatcher:

@@ -10,6 +10,7 @@ S3 secret and ATTACH 's3://.../lake.duckdb' (READ_ONLY) - or download the file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ CATALOG_FILE = "lake.duckdb"
 REQUIRED_DUCKDB = "1.5"
 
 
-def _about_sql(lake_root: str, present: set[str]) -> str:
+def _about_sql(lake_root: str, present: set[str], fingerprint: str) -> str:
     """`lake_catalog`: one row describing the catalog itself."""
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     tables = ", ".join(sorted(present)) or "(none)"
@@ -38,13 +39,34 @@ def _about_sql(lake_root: str, present: set[str]) -> str:
         f"    {sql_literal(duckdb.__version__)} AS written_with_duckdb,\n"
         f"    {sql_literal(REQUIRED_DUCKDB + '.x')} AS requires_duckdb,\n"
         f"    TIMESTAMPTZ {sql_literal(created)} AS written_at,\n"
+        f"    {sql_literal(fingerprint)} AS fingerprint,\n"
         "    'views only: the data stays in the Parquet files under lake_root; s3:// lakes need httpfs and "
         "an S3 secret' AS note;\n"
     )
 
 
+def _existing_fingerprint(storage: LakeStorage, tmp: str) -> str | None:
+    """The fingerprint recorded in the lake's current catalog file, if there is a readable one."""
+    dest = storage.path(CATALOG_FILE)
+    if not storage.exists(dest):
+        return None
+    local = os.path.join(tmp, "current.duckdb")
+    with open(local, "wb") as fh:
+        fh.write(storage.read_bytes(dest))
+    try:
+        with duckdb.connect(local, read_only=True) as con:
+            row = con.execute("SELECT fingerprint FROM lake_catalog").fetchone()
+    except duckdb.Error:  # older or foreign file: rewrite it
+        return None
+    return row[0] if row else None
+
+
 def write_catalog(lake_root: str) -> str:
-    """Write `lake_root/lake.duckdb` (replacing it atomically) and return its URI."""
+    """Write `lake_root/lake.duckdb` (replacing it atomically) and return its URI.
+
+    The file is left untouched when it already holds the same views for the same root and tables, so a run
+    that adds no table changes no file.
+    """
     root = normalize_lake_root(lake_root)
     storage = LakeStorage(root)
     with tempfile.TemporaryDirectory(prefix="silake-catalog-") as tmp:
@@ -52,11 +74,14 @@ def write_catalog(lake_root: str) -> str:
         con = open_duckdb(root, path)  # httpfs and the S3 secret live in this session only
         try:
             present = tables_present(con, root)
-            con.execute(view_script(root, present, bake_root=True))
-            con.execute(_about_sql(root, present))
+            script = view_script(root, present, bake_root=True)
+            fingerprint = hashlib.sha256(f"{duckdb.__version__}\n{script}".encode()).hexdigest()
+            if _existing_fingerprint(storage, tmp) == fingerprint:
+                return root.rstrip("/") + "/" + CATALOG_FILE
+            con.execute(script)
+            con.execute(_about_sql(root, present, fingerprint))
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        dest = storage.path(CATALOG_FILE)
-        storage.publish_file(path, dest)
+        storage.publish_file(path, storage.path(CATALOG_FILE))
     return root.rstrip("/") + "/" + CATALOG_FILE
