@@ -18,7 +18,7 @@ setup: $(BIN)/.installed
 
 ## demo: generate the embedded sample release, ingest it into a local lake and show the QA summary.
 demo: setup
-	$(BIN)/silake sample --out $(DEMO)/release --seed 0
+	$(BIN)/silake sample --out $(DEMO)/release --seed 0 --overwrite
 	$(BIN)/silake ingest $(DEMO)/release --lake $(DEMO)/lake
 	$(BIN)/silake query --lake $(DEMO)/lake "select label, split, count(*) as files, sum(n_frames) as frames from files group by all order by all"
 

@@ -8,6 +8,7 @@ Beam only orchestrates: every step calls plain functions from `silake` (see `sil
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -38,7 +39,7 @@ COUNTERS = ("shards", "shards_failed", "shards_truncated", "samples_seen", "file
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
 class IngestShardFn(beam.DoFn):
@@ -187,7 +188,8 @@ def run_pipeline(sources: Sequence[str], lake: str, *, metadata: str | None = No
         runner_obj, options = make_runner(runner, workers, beam_args)
         pipeline = beam.Pipeline(runner=runner_obj, options=options)
         build_pipeline(pipeline, plan, ctx, summary)
-        with CommitWatcher(storage, run_id, len(plan.todo), enabled=progress):
+        watch = CommitWatcher(storage, run_id, len(plan.todo)) if progress else contextlib.nullcontext()
+        with watch:
             result = pipeline.run()
             if not is_local(runner) and not wait:
                 log.info("submitted run %s to %s; not waiting", run_id, runner)

@@ -21,10 +21,9 @@ from silake.schemas.tables import INGEST_SHARDS
 class CommitWatcher:
     """Polls `ingest_shards` for rows of `run_id` in a background thread and drives a progress bar."""
 
-    def __init__(self, storage: LakeStorage, run_id: str, total: int, interval: float = 1.0,
-                 enabled: bool = True) -> None:
+    def __init__(self, storage: LakeStorage, run_id: str, total: int, interval: float = 1.0) -> None:
         self.storage, self.run_id, self.interval = storage, run_id, interval
-        self.bar = tqdm(total=total, unit="shard", desc="ingest", disable=not enabled, dynamic_ncols=True)
+        self.bar = tqdm(total=total, unit="shard", desc="ingest", dynamic_ncols=True)
         self._seen: dict[str, float] = {}
         self._files = self._bytes = 0
         self._t0 = time.monotonic()

@@ -56,6 +56,7 @@ FILES = _schema(
     ("video_duration_s", pa.float64()),  # T / nominal fps
     ("has_movement", pa.bool_()),
     ("n_hypernet", pa.int32()),
+    ("n_nonfinite_values", pa.int64()),  # NaN/inf in the npz float arrays (none seen in the release so far)
     ("json_has_id", pa.bool_()),
     ("annotation_kinds", pa.list_(pa.string())),
     ("has_annotation_1p", pa.bool_()),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Tables written per shard before the commit row (quarantine included).
 OUTPUT_TABLES: tuple[str, ...] = (*SAMPLE_TABLES, "quarantine")
+#: Problem codes of tar damage (a sample cut by it carries one of them).
+DAMAGE_CODES = frozenset({"truncated", "corrupt_tar"})
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded) -> 
 def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     """Ingest one shard into the lake and commit it; never raises for bad data or an unreachable shard."""
     storage = LakeStorage(ctx.lake_root)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     writer = ShardWriter(storage, shard.label, shard.split, shard.shard_key, OUTPUT_TABLES)
     files_rows: list[dict] = []
     quarantine: list[dict] = []
@@ -95,8 +97,10 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
                 return reader.read_at(member.offset, member.size)
 
             samples = iter_samples(reader)
+            damage_carried = False  # did a sample carry the damage (the sample it cut)?
             for raw in samples:
                 seen += 1
+                damage_carried = raw.problem is not None and raw.problem.code in DAMAGE_CODES
                 try:
                     decoded = decode_sample(raw, read_member, reader.read_at,
                                             nominal_fps=float(nominal_fps(_vendor(raw))), caps=ctx.caps)
@@ -118,16 +122,20 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
                     quarantine.append(_quarantine_row(ctx, shard, "member", problem, raw.index, raw.file_id))
             if samples.damage is not None:
                 status = "truncated"
+                if not damage_carried:  # e.g. the end-of-archive marker is missing: no sample was cut
+                    quarantine.append(_quarantine_row(ctx, shard, "shard", samples.damage.problem()))
             bytes_fetched = reader.bytes_fetched
     except Exception as exc:  # unreachable or unreadable shard: record it, retry on the next run
         log.warning("shard %s failed: %s", shard.uri, exc)
         writer.discard()
-        writer = ShardWriter(storage, shard.label, shard.split, shard.shard_key, OUTPUT_TABLES)
+        # Only the quarantine and commit rows: the shard's tables from an earlier good run stay as they are.
+        writer = ShardWriter(storage, shard.label, shard.split, shard.shard_key, ("quarantine",))
         files_rows, frames, seen, quarantined, status = [], 0, 0, 0, "failed"
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         quarantine = [_quarantine_row(ctx, shard, "shard", Problem("shard_unreadable", detail, None))]
 
-    writer.add("files", pa.RecordBatch.from_pylist(files_rows, schema=FILES))
+    if status != "failed":
+        writer.add("files", pa.RecordBatch.from_pylist(files_rows, schema=FILES))
     writer.add("quarantine", pa.RecordBatch.from_pylist(quarantine, schema=QUARANTINE))
     table_rows = writer.publish()
     commit = CommitRecord(
@@ -135,7 +143,7 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
         batch_idx=shard.batch_idx, archive_idx=shard.archive_idx, size=shard.size, etag=shard.etag,
         status=status, samples_seen=seen, files_rows=len(files_rows), quarantined_samples=quarantined,
         table_rows=table_rows, bytes_fetched=bytes_fetched, run_id=ctx.run_id, started_at=started,
-        finished_at=datetime.now(timezone.utc),
+        finished_at=datetime.now(UTC),
     )
     write_commit(storage, commit)
     report = ShardReport(commit, frames)

@@ -7,7 +7,9 @@ Source shards (release layout, members in release order json, mp4, npz, wav, dis
     naturalistic/test/0000/0000.tar  D1  D2
 
 Interactions A and B have their partners in DIFFERENT source shards, C is single-participant, and with
-`duplicate=True` file D1 is also listed in improvised/dev (the release's duplicate_file_id defect). The lake
+`duplicate=True` file D1 is also listed in improvised/dev (the release's duplicate_file_id defect). Like the
+release (movement only for vendor 00), C1, D1 and D2 have no movement: their frames rows hold nulls in every
+`movement_*` column, next to filled rows in improvised/dev (the case pyarrow < 26 trips on). The lake
 tables are written with the lake's own writer (`ShardWriter`, `write_commit`); the media index offsets come
 from `tarfile` (`TarInfo.offset_data`).
 """
@@ -19,7 +21,7 @@ import json
 import tarfile
 import wave
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,8 @@ SHARDS: dict[str, list[str]] = {
 }
 RELEASE_ORDER = ("json", "mp4", "npz", "wav")
 NO_WAV = {"C1"}
+NO_MOVEMENT = {"C1", "D1", "D2"}  # vendors 01 and 02: the release has movement for vendor 00 only
+MOVEMENT_COLUMNS = tuple(f.name for f in TABLES["frames"].schema if f.name.startswith("movement_"))
 
 
 @dataclass
@@ -142,12 +146,13 @@ def build(tmp: Path, *, seed: int = 0, duplicate: bool = False, scale: int = 1) 
             keys = parse_file_id(fid)._asdict()
             row = {**keys, "batch_idx": int(batch), "archive_idx": int(archive), "shard_uri": uri,
                    "sample_index": sample_index, "n_frames": 4, "nominal_fps": 30.0, "run_id": RUN_ID,
-                   "has_wav": name not in NO_WAV, "has_mp4": True, "has_movement": True}
+                   "has_wav": name not in NO_WAV, "has_mp4": True, "has_movement": name not in NO_MOVEMENT}
             for ext in RELEASE_ORDER:
                 off, size = index.get(f"{fid}.{ext}", (None, None))
                 row[f"{ext}_offset"], row[f"{ext}_size"] = off, size
             files_rows.append(row)
-            writer.add("frames", _rows("frames", keys, 4, rng, frame_idx=[0, 1, 2, 3]))
+            no_movement = dict.fromkeys(MOVEMENT_COLUMNS, [None] * 4) if name in NO_MOVEMENT else {}
+            writer.add("frames", _rows("frames", keys, 4, rng, frame_idx=[0, 1, 2, 3], **no_movement))
             writer.add("hypernet", _rows("hypernet", keys, 1, rng, step_idx=0))
             writer.add("transcript_segments", _rows("transcript_segments", keys, 2, rng, segment_idx=[0, 1]))
             writer.add("transcript_words", _rows("transcript_words", keys, 3, rng, segment_idx=[0, 0, 1],
@@ -158,13 +163,11 @@ def build(tmp: Path, *, seed: int = 0, duplicate: bool = False, scale: int = 1) 
         writer.add("files", pa.RecordBatch.from_pylist(files_rows, schema=TABLES["files"].schema))
         table_rows = writer.publish()
         size, etag = size_and_etag(uri)
-        now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
         n = len(names)
         write_commit(storage, CommitRecord(uri, shard_key, label, split, int(batch), int(archive), size, etag,
                                            "ok", n, n, 0, table_rows, size, RUN_ID, now, now))
     return tl
-
-
 
 
 def source_members(shard_path: str) -> dict[str, bytes]:

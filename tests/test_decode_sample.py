@@ -231,3 +231,25 @@ def test_oversized_members_are_refused_before_reading() -> None:
         shard.decode(caps=Caps(max_npz_bytes=100))
     assert info.value.problem.code == "npz_too_large"
     assert shard.member_reads == []
+
+
+def test_truncated_wav_data_is_a_member_problem_and_fps_falls_back_to_nominal() -> None:
+    full = wav(48_000)  # declares 1 s of samples
+    cut = full[: 58 + 4 * 1000]  # the member holds only 1000 of them
+    out = Shard({"json": doc(), "npz": npz(30, movement=False), "wav": cut}).decode()
+    assert [(p.code, p.member_name) for p in out.media_problems] == [("wav_truncated", f"{FILE_ID}.wav")]
+    f = out.facts
+    assert f["fps"] is None and f["wav_n_samples"] == 1000
+    assert f["duration_s"] == pytest.approx(1.0)  # T / nominal, not the 1000 surviving samples
+    np.testing.assert_allclose(out.batches["frames"].column("t_s").to_numpy(), np.arange(30) / 30.0)
+
+
+def test_nonfinite_values_are_counted_on_the_files_row_not_rejected() -> None:
+    a = arrays(30, movement=False)
+    a["smplh:global_orient"][3, 1] = np.nan
+    a["boxes_and_keypoints:keypoints"][5, 0, 0] = np.inf
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **a)
+    out = Shard({"json": doc(), "npz": buf.getvalue()}).decode()
+    assert out.facts["n_nonfinite_values"] == 2
+    files_row(out.facts)

@@ -19,13 +19,14 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from export_lake import FID, NO_WAV, SHARDS, build, source_members
+from export_lake import FID, MOVEMENT_COLUMNS, NO_MOVEMENT, NO_WAV, SHARDS, build, source_members
 
 from silake.cli import main
 from silake.export import export
 from silake.export.plan import parse_members, plan_sample
 from silake.export.selection import referenced_names
 from silake.export.tar_writer import TarStreamWriter, archive_size, member_size
+from silake.lake.shard_writer import NULLABLE_FSL_TABLES
 from silake.schemas.tables import SAMPLE_TABLES, TABLES
 
 ALL = ("json", "npz", "wav", "mp4")
@@ -300,6 +301,13 @@ def _sorted_rows(t: pa.Table) -> list[dict]:
     return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
 
+def _duckdb_schema(paths: list[Path]) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of Parquet files as DuckDB reads them (label/split from the path left out)."""
+    files = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+    rows = duckdb.connect().execute(f"DESCRIBE SELECT * FROM read_parquet({files}, hive_partitioning = false)")
+    return [(r[0], r[1]) for r in rows.fetchall()]
+
+
 def test_parquet_export_has_exactly_the_selected_rows_with_the_same_partitioning(lake, tmp_path, capsys):
     out = tmp_path / "pq"
     where = "label = 'naturalistic' or file_id = 'V00_S0001_I00000001_P0002' or vendor_id = '01'"
@@ -318,8 +326,13 @@ def test_parquet_export_has_exactly_the_selected_rows_with_the_same_partitioning
         want = _lake_rows(lake.lake, table, selected)
         assert got.num_rows == want.num_rows == manifest["tables"][table]["rows"]
         assert _sorted_rows(got) == _sorted_rows(want.select(got.column_names))
+        lake_files = sorted((lake.lake / table).rglob("*.parquet"))
         for part in parts:  # each file has the lake's schema (label/split in the path only)
-            assert pq.read_schema(out / part).remove_metadata().equals(TABLES[table].schema)
+            if table in NULLABLE_FSL_TABLES:  # no stored Arrow schema, like the lake's: as DuckDB sees it
+                assert _duckdb_schema([out / part]) == _duckdb_schema(lake_files)
+                assert _duckdb_schema([out / part])[:6] == [(c, "VARCHAR") for c in TABLES[table].schema.names[:6]]
+            else:
+                assert pq.read_schema(out / part).remove_metadata().equals(TABLES[table].schema)
         for f in manifest["tables"][table]["files"]:
             assert f["sha256"] == sha((out / f["path"]).read_bytes())
     # rows in (interaction_key, file_id, index) order
@@ -335,6 +348,36 @@ def test_parquet_export_has_exactly_the_selected_rows_with_the_same_partitioning
     n = con.execute(f"SELECT count(*) FROM read_parquet('{frames_glob}', hive_partitioning = true) "
                     "WHERE split = 'test'").fetchone()[0]
     assert n == 8
+
+
+def test_parquet_frames_without_movement_read_back_with_pyarrow(lake, tmp_path):
+    """Null movement rows (every vendor but 00) next to filled ones: pyarrow < 26 cannot read such fixed-size
+    lists through a stored Arrow schema (apache/arrow#35692), so the export writes frames like the lake does."""
+    out = tmp_path / "pq"
+    res = export(str(lake.lake), "true", str(out), format="parquet")
+    parts = [out / f["path"] for f in res.manifest["tables"]["frames"]["files"]]
+    assert [p.relative_to(out).as_posix() for p in parts] == [
+        "frames/label=improvised/split=dev/part-000000.parquet",
+        "frames/label=naturalistic/split=test/part-000000.parquet",
+    ]
+    want = _lake_rows(lake.lake, "frames", set(FID.values()))
+    whole = [pq.read_table(p) for p in parts]  # each part on its own, every row and column
+    assert [t.num_rows for t in whole] == [20, 8]
+    got = ds.dataset(str(out / "frames"), format="parquet", partitioning="hive").to_table()
+    assert got.num_rows == want.num_rows == 28
+    assert _sorted_rows(got) == _sorted_rows(want.select(got.column_names))
+    assert _sorted_rows(pa.concat_tables(whole)) == _sorted_rows(want.select(whole[0].column_names))
+    for row in got.to_pylist():
+        values = [row[c] for c in MOVEMENT_COLUMNS]
+        if row["file_id"] in {FID[n] for n in NO_MOVEMENT}:
+            assert values == [None] * len(MOVEMENT_COLUMNS)
+        else:
+            assert None not in values and len(row["movement_frame_latent"]) == 64
+    assert sum(r["movement_is_valid"] is None for r in got.to_pylist()) == 4 * len(NO_MOVEMENT) == 12
+    lake_meta = pq.read_metadata(next((lake.lake / "frames").rglob("*.parquet"))).metadata or {}
+    for p in parts:  # the lake's own writer options: no stored Arrow schema for frames
+        assert set(pq.read_metadata(p).metadata or {}) == set(lake_meta)
+        assert b"ARROW:schema" not in (pq.read_metadata(p).metadata or {})
 
 
 def test_parquet_parts_roll_at_the_part_size(lake, tmp_path, monkeypatch):
@@ -492,6 +535,24 @@ def test_helpers():
     f = type("F", (), {"file_id": "k", "members": {"json": (512, 3), "wav": None}})()
     s = plan_sample(f, ("json", "wav"))  # type: ignore[arg-type]
     assert [m.name for m in s.members] == ["k.json"] and s.absent == ("wav",)
+
+
+def test_member_names_and_sql_quoting_come_from_one_place():
+    import silake.export.parquet_export as pe
+    import silake.export.selection as sel
+    from silake.export.errors import BadInput
+    from silake.query import connection
+    from silake.schemas.release import MEMBER_EXTENSIONS
+
+    assert parse_members(",".join(MEMBER_EXTENSIONS)) == MEMBER_EXTENSIONS == ("json", "mp4", "npz", "wav")
+    with pytest.raises(BadInput) as err:
+        parse_members("json,txt")
+    assert str(err.value) == "--members takes a comma-separated subset of json,mp4,npz,wav; got 'json,txt'"
+    assert pe.sql_identifier is sel.sql_identifier and pe.sql_literal is connection.sql_literal
+    assert sel.sql_identifier('we"ird') == '"we""ird"'
+    con = duckdb.connect()
+    con.execute('CREATE TABLE "we""ird" ("a""b" INTEGER, c VARCHAR)')
+    assert sel.columns_of(con, 'we"ird') == ['a"b', "c"]
 
 
 def test_progress_bar_counts_bytes_copied(lake, tmp_path, capsys):

@@ -202,15 +202,19 @@ def test_garbage_instead_of_a_tar_is_reported_not_raised(tmp_path) -> None:
     assert [q["reason_code"] for q in quarantine] == ["corrupt_tar"]
 
 
-def test_an_unreadable_shard_fails_without_crashing_and_is_retried(tmp_path, clean_sample) -> None:
+def test_an_unreadable_shard_fails_without_crashing_keeps_earlier_rows_and_is_retried(tmp_path, clean_sample):
     path = write_tar(tmp_path / "improvised/dev/0000/0007.tar", members_for(fid(1), clean_sample))
     (shard,) = discover_shards([str(path)])
-    path.unlink()  # gone between listing and reading
     lake = tmp_path / "lake"
-    report = ingest_shard(shard, IngestContext(str(lake), "run-1"))
-    assert report.commit.status == "failed"
+    assert ingest_shard(shard, IngestContext(str(lake), "run-1")).commit.status == "ok"
+    path.unlink()  # gone before the next run reads it (an outage, a moved mirror)
+    report = ingest_shard(shard, IngestContext(str(lake), "run-2"))
+    assert report.commit.status == "failed" and report.balanced
     quarantine = ds.dataset(lake / "quarantine", format="parquet", partitioning="hive").to_table().to_pylist()
-    assert [(q["scope"], q["reason_code"]) for q in quarantine] == [("shard", "shard_unreadable")]
+    assert [(q["scope"], q["reason_code"], q["run_id"]) for q in quarantine] == [("shard", "shard_unreadable", "run-2")]
+    files = ds.dataset(lake / "files", format="parquet", partitioning="hive").to_table()
+    assert files.column("file_id").to_pylist() == [fid(1)]  # the good run's rows are not wiped
+    assert files.column("run_id").to_pylist() == ["run-1"]
     from silake.lake.commit import committed_versions
 
     assert committed_versions(LakeStorage(str(lake))) == {}  # failed shards are not done: next run retries

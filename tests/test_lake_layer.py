@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,7 +28,7 @@ def _vad(n: int) -> pa.RecordBatch:
 
 
 def _commit(status: str = "ok", size: int = 10, etag: str = "e1", key: str = "0000-0001") -> CommitRecord:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     return CommitRecord("s3://b/improvised/dev/0000/0001.tar", key, "improvised", "dev", 0, 1, size, etag, status,
                         3, 2, 1, {"files": 2, "frames": 7}, 123, "run-1", now, now)
 
@@ -128,3 +128,23 @@ def test_local_publish_is_a_rename_in_the_destination_directory(tmp_path) -> Non
     assert Path(dest).read_bytes() == b"abc"
     assert not src.exists()
     assert os.listdir(os.path.dirname(dest)) == ["x.bin"]
+
+
+def test_exclusive_create_is_atomic_locally_and_on_s3(tmp_path, moto_s3) -> None:
+    local = LakeStorage(str(tmp_path / "lake"))
+    assert local.create_exclusive(local.path("_lease.json"), b"first") is True
+    assert local.create_exclusive(local.path("_lease.json"), b"second") is False
+    assert (tmp_path / "lake/_lease.json").read_bytes() == b"first"
+    moto_s3.create_bucket("lease-lake")
+    remote = LakeStorage("s3://lease-lake/lake")
+    assert remote.create_exclusive(remote.path("_lease.json"), b"first") is True  # a conditional PUT
+    assert remote.create_exclusive(remote.path("_lease.json"), b"second") is False
+    assert remote.read_bytes(remote.path("_lease.json")) == b"first"
+    lease.acquire(LakeStorage("s3://lease-lake/other"), "run-s3")
+    with pytest.raises(lease.LeaseHeld, match="run-s3"):
+        lease.acquire(LakeStorage("s3://lease-lake/other"), "run-2")
+
+
+def test_an_unreadable_lease_is_replaced(tmp_path) -> None:
+    (tmp_path / LEASE_FILE).write_text("{ not json")
+    assert lease.acquire(LakeStorage(str(tmp_path)), "run-x").run_id == "run-x"

@@ -77,3 +77,27 @@ def test_join_index_is_a_left_join_on_vendor_and_id() -> None:
     miss = index.columns_for(parse_file_id("V01_S0001_I00000582_P0844A"))
     assert miss["has_participant_row"] is False and miss["personality_disclosed"] is None
     assert miss["has_relationship_row"] is False and miss["relationship"] is None
+
+
+def test_rejected_rows_are_quarantined_and_cleared_once_the_csv_is_fixed(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from silake.lake.storage import LakeStorage
+    from silake.metadata.load import load_metadata
+
+    csv_path = tmp_path / "relationships.csv"
+    csv_path.write_text(RELATIONSHIPS)
+    lake = tmp_path / "lake"
+    load = load_metadata({"relationships": str(csv_path)}, LakeStorage(str(lake)))
+    assert load.rejected_rows == 1 and load.written == ["relationships"]
+    rejects = lake / "quarantine/label=unknown/split=unknown/metadata.parquet"
+    rows = pq.read_table(rejects).to_pylist()
+    assert [(r["scope"], r["reason_code"], r["member_name"]) for r in rows] == [
+        ("metadata_row", "csv_invalid_row", "line 4")]
+    again = load_metadata({"relationships": str(csv_path)}, LakeStorage(str(lake)))
+    assert again.written == []  # same CSV, same files: nothing rewritten
+    csv_path.write_text(RELATIONSHIPS.replace("03,1806", "V03,1806"))
+    fixed = load_metadata({"relationships": str(csv_path)}, LakeStorage(str(lake)))
+    assert fixed.rejected_rows == 0 and fixed.written == ["relationships"]
+    assert pq.read_table(rejects).num_rows == 0
+    assert pq.read_table(lake / "relationships/relationships.parquet").num_rows == 3

@@ -32,6 +32,7 @@ from silake.query.catalog import CATALOG_FILE, write_catalog
 from silake.query.connection import S3Settings, connect, httpfs_extension_path
 from silake.query.render import render
 from silake.query.views import sql_files, table_glob
+from silake.sample import truth
 from silake.schemas.catalogue import FRAME_FEATURES
 from silake.schemas.ids import make_file_id
 from silake.schemas.release import EMOTION_CLASSES, WAV_SAMPLE_RATE, nominal_fps
@@ -451,7 +452,6 @@ def test_flag_definitions_cover_every_flag(con: duckdb.DuckDBPyConnection) -> No
 
 
 def test_thresholds_agree_with_the_sample_generator(con: duckdb.DuckDBPyConnection) -> None:
-    truth = pytest.importorskip("silake.sample.truth")
     values = {r["name"]: r["value"] for r in rows(con, "FROM qa_thresholds")}
     assert values == {
         "vad_ends_early_s": truth.VAD_ENDS_EARLY_S,

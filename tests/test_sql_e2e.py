@@ -13,11 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import silake.pipelines.ingest as ingest
+import silake.sample as sample
 from silake.query.catalog import write_catalog
 from silake.query.connection import connect
-
-sample = pytest.importorskip("silake.sample")
-ingest = pytest.importorskip("silake.pipelines.ingest")
 
 pytestmark = pytest.mark.slow
 

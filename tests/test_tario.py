@@ -57,7 +57,6 @@ def walk(data: bytes, **kw: int) -> tuple[list[TarMember | Problem], TarDamage |
 def samples(data: bytes, **kw: int) -> tuple[list[RawSample], TarDamage | None]:
     it = iter_samples(MemoryRangeReader(data), **kw)
     result = list(it)
-    assert it.finished
     assert [s.index for s in result] == list(range(len(result)))
     return result, it.damage
 
@@ -286,7 +285,7 @@ def test_cut_in_a_payload(three: tuple[bytes, list[tarfile.TarInfo]]) -> None:
     result, damage = samples(cut)
     assert outcome(result) == [(fid(0), None), (fid(1), None), (fid(2), "truncated")]
     assert list(result[2].members) == ["json", "mp4"]
-    assert damage is not None and damage.code == "truncated"
+    assert damage is not None and damage.code == "truncated" and not damage.at_boundary
 
 
 def test_cut_in_a_header_between_samples(three: tuple[bytes, list[tarfile.TarInfo]]) -> None:
@@ -296,6 +295,7 @@ def test_cut_in_a_header_between_samples(three: tuple[bytes, list[tarfile.TarInf
     # fid(1) had all four members, so the unreadable header starts a new sample: reported under key ''
     assert outcome(result) == [(fid(0), None), (fid(1), None), ("", "truncated")]
     assert damage is not None and damage.member_name is None and damage.offset == head
+    assert not damage.at_boundary
 
 
 def test_cut_in_a_header_inside_a_sample(three: tuple[bytes, list[tarfile.TarInfo]]) -> None:
@@ -310,9 +310,49 @@ def test_cut_in_a_header_inside_a_sample(three: tuple[bytes, list[tarfile.TarInf
 def test_cut_at_a_member_boundary(three: tuple[bytes, list[tarfile.TarInfo]]) -> None:
     data, infos = three
     head = _info(infos, f"{fid(2)}.json").offset
-    result, damage = samples(data[:head])  # no end-of-archive blocks
-    assert outcome(result) == [(fid(0), None), (fid(1), None), ("", "truncated")]
-    assert damage is not None and "end-of-archive" in damage.reason
+    result, damage = samples(data[:head])  # no end-of-archive blocks: no member is lost, no sample made up
+    assert outcome(result) == [(fid(0), None), (fid(1), None)]
+    assert list(result[1].members) == ["json", "mp4", "npz", "wav"]
+    assert damage is not None and damage.code == "truncated" and damage.at_boundary
+    assert damage.reason == "archive ends without its end-of-archive blocks"
+    assert (damage.offset, damage.member_name) == (head, None)
+
+
+def test_cut_at_the_end_of_the_last_member() -> None:
+    last = [(f"{fid(1)}.json", b"{}"), (f"{fid(1)}.npz", b"x" * 700), (f"{fid(1)}.wav", b"w" * 100)]  # no mp4
+    data = tar_bytes([*sample_members(fid(0), media_size=SMALL), *last], tarfile.GNU_FORMAT)
+    wav = _info(tar_infos(data), f"{fid(1)}.wav")
+    end = wav.offset_data + 512  # the wav's padded payload, then EOF where the zero blocks belong
+    result, damage = samples(data[:end])
+    assert outcome(result) == [(fid(0), None), (fid(1), None)]  # an optional member absent: still valid
+    assert list(result[1].members) == ["json", "npz", "wav"]
+    assert damage is not None and damage.code == "truncated" and damage.at_boundary and damage.offset == end
+    # the last sample without its required npz: its own problem, not 'truncated'
+    data = tar_bytes([*sample_members(fid(0), media_size=SMALL), (f"{fid(1)}.json", b"{}")], tarfile.GNU_FORMAT)
+    end = _info(tar_infos(data), f"{fid(1)}.json").offset_data + 512
+    result, damage = samples(data[:end])
+    assert outcome(result) == [(fid(0), None), (fid(1), "missing_member")]
+    assert result[1].problem is not None and result[1].problem.reason == "missing .npz"
+    assert damage is not None and damage.code == "truncated" and damage.at_boundary
+    # the payload whole but its block padding cut: no member lost either
+    result, damage = samples(data[:end - 100])
+    assert outcome(result) == [(fid(0), None), (fid(1), "missing_member")]
+    assert damage is not None and damage.at_boundary and damage.offset == end
+    # an empty shard: no sample at all, still damaged
+    result, damage = samples(b"")
+    assert result == [] and damage is not None and damage.code == "truncated" and damage.at_boundary
+
+
+def test_cut_after_an_extended_header() -> None:
+    data = tar_bytes([(f"{fid(0)}.json", b"{}"), (f"{fid(0)}.npz", b"x"), (f"{LONG_ID}.json", b"{}")],
+                     tarfile.PAX_FORMAT)
+    long_json = _info(tar_infos(data), f"{LONG_ID}.json")
+    cut = data[:long_json.offset + 1024]  # the pax header and its payload, then EOF before the member's header
+    result, damage = samples(cut)
+    assert outcome(result) == [(fid(0), None), (LONG_ID, "truncated")]
+    assert damage is not None and damage.code == "truncated" and not damage.at_boundary
+    assert damage.reason == "archive ends after an extended header, before its member's header"
+    assert (damage.offset, damage.member_name) == (long_json.offset + 1024, f"{LONG_ID}.json")
 
 
 def test_corrupt_checksum(three: tuple[bytes, list[tarfile.TarInfo]]) -> None:

@@ -21,6 +21,7 @@ from .errors import (
     MP4_BAD_HEADER,
     NPZ_TOO_LARGE,
     WAV_BAD_HEADER,
+    WAV_TRUNCATED,
     MediaError,
     Reject,
 )
@@ -45,7 +46,6 @@ class DecodedSample:
     facts: dict[str, object]
     batches: dict[str, pa.RecordBatch]
     media_problems: list[Problem] = field(default_factory=list)
-    nonfinite_values: int = 0  # NaN/inf in the npz float arrays (QA; never a reject)
 
 
 def _file_keys(raw: RawSample) -> FileKeys:
@@ -139,7 +139,10 @@ def decode_sample(
             problems.append(Problem(MP4_BAD_HEADER, str(exc), mm.name))
 
     n_frames = features.n_frames
-    wav_duration = wav.duration_s if wav is not None and wav.n_samples > 0 else None
+    if wav is not None and wav.truncated:  # its duration is what survived, not the recording's: no fps from it
+        problems.append(Problem(WAV_TRUNCATED, f"data chunk runs past the member's {wm.size} bytes; fps falls "
+                                "back to the vendor's nominal rate", wm.name))
+    wav_duration = wav.duration_s if wav is not None and wav.n_samples > 0 and not wav.truncated else None
     fps = n_frames / wav_duration if wav_duration is not None and n_frames > 0 else None
     rate = fps if fps is not None else nominal
 
@@ -156,9 +159,10 @@ def decode_sample(
         "video_duration_s": n_frames / nominal,
         "has_movement": features.has_movement,
         "n_hypernet": features.n_hypernet,
+        "n_nonfinite_values": features.nonfinite_values,
         **json_facts(doc),
         **_wav_facts(wav, wm is not None and wm.size > 0),
         **_mp4_facts(mp4, mm is not None and mm.size > 0),
         **_media_index(members),
     }
-    return DecodedSample(keys, facts, batches, problems, features.nonfinite_values)
+    return DecodedSample(keys, facts, batches, problems)

@@ -22,10 +22,12 @@ import pyarrow.parquet as pq
 
 from silake.export.errors import BadInput
 from silake.export.output import OutputTarget
-from silake.export.selection import Selection
+from silake.export.selection import Selection, sql_identifier
 from silake.lake.layout import shard_table_path
 from silake.lake.parquet import ROW_GROUP_BYTES, writer_options
+from silake.lake.shard_writer import NULLABLE_FSL_TABLES
 from silake.lake.storage import LakeStorage
+from silake.query.connection import sql_literal
 from silake.schemas.tables import SAMPLE_TABLES, TABLES
 
 #: Row order within a (table, partition), after interaction_key and file_id.
@@ -48,10 +50,6 @@ class WrittenPart:
     rows: int
     bytes: int
     sha256: str
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _row_bytes(schema: pa.Schema) -> int:
@@ -81,8 +79,11 @@ def _sha256(path: str) -> str:
 class _PartWriter:
     """Rolls parts of one (table, partition) at `part_size` bytes, row groups of ~ROW_GROUP_BYTES."""
 
-    def __init__(self, target: OutputTarget, prefix: str, schema: pa.Schema, part_size: int) -> None:
-        self.target, self.prefix, self.schema, self.part_size = target, prefix, schema, part_size
+    def __init__(self, target: OutputTarget, prefix: str, table: str, part_size: int) -> None:
+        self.target, self.prefix, self.part_size = target, prefix, part_size
+        self.schema = TABLES[table].schema
+        # the lake's own rule: frames' null fixed-size-list rows need files pyarrow < 26 can read back
+        self._options = writer_options(self.schema, nullable_fixed_size_lists=table in NULLABLE_FSL_TABLES)
         self.parts: list[WrittenPart] = []
         self._writer: pq.ParquetWriter | None = None
         self._path = ""
@@ -110,7 +111,7 @@ class _PartWriter:
     def _open(self) -> pq.ParquetWriter:
         rel = f"{self.prefix}/{PART_NAME.format(index=len(self.parts))}"
         self._path = os.path.join(self.target.staging_dir(), rel.replace("/", "__"))
-        self._writer = pq.ParquetWriter(self._path, self.schema, **writer_options(self.schema))
+        self._writer = pq.ParquetWriter(self._path, self.schema, **self._options)
         self._rows = 0
         return self._writer
 
@@ -159,9 +160,9 @@ def _batches(con: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, s
     key_table = pa.table({"file_id": [k for k, _ in keys], "path": [p for _, p in keys]})
     con.register("_silake_export_keys", key_table)
     try:
-        cols = ", ".join(f"t.{_ident(c)}" for c in schema.names)
-        order = ", ".join(_ident(c) for c in ("interaction_key", "file_id", *TABLE_ORDER[table]))
-        path_list = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        cols = ", ".join(f"t.{sql_identifier(c)}" for c in schema.names)
+        order = ", ".join(sql_identifier(c) for c in ("interaction_key", "file_id", *TABLE_ORDER[table]))
+        path_list = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
         sql = (f"SELECT {cols} FROM read_parquet({path_list}, filename = true, hive_partitioning = false, "
                f"union_by_name = true) AS t SEMI JOIN _silake_export_keys AS k "
                f"ON t.file_id = k.file_id AND t.filename = k.path ORDER BY {order}")
@@ -201,7 +202,7 @@ def export_tables(con: duckdb.DuckDBPyConnection, lake: LakeStorage, selection: 
         parts: list[WrittenPart] = []
         for (label, split), keys in sorted(_lake_files(lake, selection, table).items()):
             prefix = f"{table}/label={label}/split={split}"
-            writer = _PartWriter(target, prefix, TABLES[table].schema, part_size)
+            writer = _PartWriter(target, prefix, table, part_size)
             for batch in _batches(con, table, keys, lambda p: lake.fs.exists(p)):
                 writer.add(batch)
             new = writer.close()

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from silake.export.errors import BadInput
-from silake.export.selection import MEMBER_EXTS, SelectedFile
+from silake.export.selection import SelectedFile
 from silake.export.tar_writer import BLOCK, archive_size, member_size
+from silake.schemas.release import MEMBER_EXTENSIONS
 
 SHARD_NAME = "shard-{index:06d}.tar"
 
@@ -71,9 +72,9 @@ def parse_members(text: str | Sequence[str]) -> tuple[str, ...]:
     """`"json,npz"` -> ('json', 'npz'): known members only, no repeats, order kept."""
     items = [p.strip().lower() for p in (text.split(",") if isinstance(text, str) else text)]
     items = [p for p in items if p]
-    unknown = [p for p in items if p not in MEMBER_EXTS]
+    unknown = [p for p in items if p not in MEMBER_EXTENSIONS]
     if unknown or not items:
-        raise BadInput(f"--members takes a comma-separated subset of {','.join(MEMBER_EXTS)}; got {text!r}")
+        raise BadInput(f"--members takes a comma-separated subset of {','.join(MEMBER_EXTENSIONS)}; got {text!r}")
     if len(set(items)) != len(items):
         raise BadInput(f"--members names a member twice: {text!r}")
     return tuple(items)

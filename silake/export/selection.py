@@ -18,9 +18,8 @@ import duckdb
 
 from silake.export.errors import BadInput, BadPredicate
 from silake.lake.storage import LakeStorage
+from silake.schemas.release import MEMBER_EXTENSIONS
 
-#: Members a sample can carry, as in the media index (`files.{ext}_offset`, `files.{ext}_size`).
-MEMBER_EXTS: tuple[str, ...] = ("json", "npz", "wav", "mp4")
 #: Columns joined on between `files` and `file_qa`.
 JOIN_KEYS: tuple[str, ...] = ("file_id", "label", "split")
 _NONDETERMINISTIC = re.compile(r"\b(random|uuid|gen_random_uuid|now|current_timestamp|current_time|"
@@ -89,11 +88,8 @@ def open_lake(lake_root: str) -> duckdb.DuckDBPyConnection:
     return connect(storage.uri)
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier (the SQL layer has no helper for it; `sql_literal` quotes strings)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -103,7 +99,7 @@ def relation_names(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    return [r[0] for r in con.execute(f"DESCRIBE {_ident(relation)}").fetchall()]
+    return [r[0] for r in con.execute(f"DESCRIBE {sql_identifier(relation)}").fetchall()]
 
 
 _IDENT = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -131,8 +127,8 @@ def file_rows_sql(con: duckdb.DuckDBPyConnection, predicate: str | None = None) 
     q_cols = columns_of(con, "file_qa")
     keys = [k for k in JOIN_KEYS if k in q_cols]
     extra = [c for c in q_cols if c not in f_cols]
-    select = ", ".join(["f.*", *(f"q.{_ident(c)}" for c in extra)])
-    using = ", ".join(_ident(k) for k in keys)
+    select = ", ".join(["f.*", *(f"q.{sql_identifier(c)}" for c in extra)])
+    using = ", ".join(sql_identifier(k) for k in keys)
     full = f"SELECT {select} FROM files AS f LEFT JOIN file_qa AS q USING ({using})"
     if predicate is not None and not referenced_names(predicate) & {c.lower() for c in extra}:
         return full, plain
@@ -141,7 +137,7 @@ def file_rows_sql(con: duckdb.DuckDBPyConnection, predicate: str | None = None) 
 
 # -- the selection ------------------------------------------------------------------------------------------
 _SELECT_COLUMNS = ("file_id", "label", "split", "interaction_key", "shard_uri", "sample_index", "run_id",
-                   *(f"{m}_{part}" for m in MEMBER_EXTS for part in ("offset", "size")))
+                   *(f"{m}_{part}" for m in MEMBER_EXTENSIONS for part in ("offset", "size")))
 
 
 def parse_predicate(predicate: str) -> duckdb.Expression:
@@ -171,7 +167,7 @@ def select_files(con: duckdb.DuckDBPyConnection, predicate: str, lake: str = "")
     for row in rows:
         rec = dict(zip(_SELECT_COLUMNS, row, strict=True))
         members: dict[str, tuple[int, int] | None] = {}
-        for m in MEMBER_EXTS:
+        for m in MEMBER_EXTENSIONS:
             off, size = rec[f"{m}_offset"], rec[f"{m}_size"]
             members[m] = None if off is None or size is None else (int(off), int(size))
         sf = SelectedFile(rec["file_id"], rec["label"], rec["split"], rec["interaction_key"],

@@ -2,9 +2,11 @@
 
 The launcher takes `ROOT/_lease.json` before it starts the pipeline, and the pipeline's last step releases
 it, so two scheduled runs that overlap cannot interleave their writes: the second one stops with a clear
-error naming the holder. A lease older than its TTL (a run that died) may be taken over. Object stores here
-offer no portable create-if-absent, so taking the lease is write-then-read-back: the loser of a
-same-second race sees the other's run id and backs off.
+error naming the holder. Taking the lease is a create-if-absent (O_EXCL locally, a conditional PUT on S3
+and GCS), so of two runs starting together exactly one wins. A lease older than its TTL (a run that died)
+may be taken over: the stale file is deleted and the create retried, which leaves a small window in which
+two runs that both saw the same stale lease could each delete the other's fresh one; the read-back after
+the create makes that visible as LeaseHeld instead of silent.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import os
 import socket
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .layout import LEASE_FILE
 from .storage import LakeStorage
@@ -48,7 +50,7 @@ def _read(storage: LakeStorage) -> Lease | None:
 
 def acquire(storage: LakeStorage, run_id: str, ttl: timedelta = DEFAULT_TTL) -> Lease:
     """Take the lease for `run_id` or raise LeaseHeld."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     current = _read(storage)
     if current is not None and current.run_id != run_id and not current.expired(now):
         raise LeaseHeld(
@@ -57,7 +59,12 @@ def acquire(storage: LakeStorage, run_id: str, ttl: timedelta = DEFAULT_TTL) -> 
             f"delete {storage.path(LEASE_FILE)}."
         )
     lease = Lease(run_id, f"{socket.gethostname()}:{os.getpid()}", now.isoformat(), (now + ttl).isoformat())
-    storage.publish_bytes(json.dumps(asdict(lease)).encode(), storage.path(LEASE_FILE))
+    path = storage.path(LEASE_FILE)
+    if storage.exists(path):  # ours already, expired or unreadable (a live foreign lease raised above)
+        storage.delete(path)
+    if not storage.create_exclusive(path, json.dumps(asdict(lease)).encode()):
+        holder = _read(storage)
+        raise LeaseHeld(f"lost the race for the lease of {storage.uri} to run {holder.run_id if holder else '?'}")
     confirmed = _read(storage)
     if confirmed is None or confirmed.run_id != run_id:
         raise LeaseHeld(f"lost the race for the lease of {storage.uri} to run "

@@ -13,6 +13,8 @@ from functools import cached_property
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from silake.sources.filesystems import resolve
+
 
 @dataclass(frozen=True)
 class LakeStorage:
@@ -23,10 +25,9 @@ class LakeStorage:
 
     @cached_property
     def _fs_and_path(self) -> tuple[fsspec.AbstractFileSystem, str]:
-        fs, path = fsspec.core.url_to_fs(self.root)
-        if isinstance(fs, LocalFileSystem):
-            path = os.path.abspath(path)
-        return fs, path.rstrip("/")
+        # The sources' resolver: endpoints (AWS_ENDPOINT_URL ...) are read now and key its filesystem cache.
+        fs, path = resolve(self.root)
+        return fs, path.rstrip("/") or path
 
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
@@ -72,6 +73,20 @@ class LakeStorage:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         self.publish_file(tmp, dest)
+
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """Write `data` at `path` only if nothing is there; False if something is. Atomic locally (O_EXCL)
+        and on S3/GCS (conditional PUT: If-None-Match / ifGenerationMatch=0 through `mode="create"`)."""
+        try:
+            if self.is_local:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "xb") as fh:
+                    fh.write(data)
+            else:
+                self.fs.pipe_file(path, data, mode="create")
+        except FileExistsError:
+            return False
+        return True
 
     def delete(self, path: str) -> None:
         if self.fs.exists(path):

@@ -26,6 +26,8 @@ from silake.schemas.records import (
 )
 from silake.tario.members import Problem
 
+from .join import PARTICIPANT_COLUMNS
+
 MAX_CSV_BYTES = 512 * 1024 * 1024
 
 
@@ -72,7 +74,7 @@ def _bool(v: str) -> bool | str:
 
 
 def _participant_row(r: ParticipantRow) -> dict:
-    scores = {c.removesuffix("_raw"): getattr(r, c) for c in BFI_COLUMNS}
+    scores = {lake: getattr(r, raw) for raw, lake in zip(BFI_COLUMNS, PARTICIPANT_COLUMNS, strict=True)}
     return {"vendor_id": r.vendor_id, "participant_id": r.participant_id,
             "participant_stem": participant_stem(r.participant_id), "personality_disclosed": r.disclosed,
             **scores}

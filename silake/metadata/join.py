@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from silake.schemas.ids import FileKeys
+from silake.schemas.records import BFI_COLUMNS
 
-PARTICIPANT_COLUMNS = ("extraversion", "agreeableness", "conscientiousness", "neuroticism", "openness")
+#: The BFI-2 columns as the lake names them (`extraversion_raw` -> `extraversion`).
+PARTICIPANT_COLUMNS = tuple(c.removesuffix("_raw") for c in BFI_COLUMNS)
 
 
 @dataclass(frozen=True)

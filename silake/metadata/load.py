@@ -57,7 +57,9 @@ def load_metadata(uris: dict[str, str], storage: LakeStorage | None) -> Metadata
     rows = [{"shard_uri": t.uri, "scope": "metadata_row", "sample_index": None, "member_name": p.member_name,
              "file_id": None, "reason_code": p.code, "reason": p.reason, "run_id": None}
             for t in load.tables.values() for p in t.problems]
-    if rows:  # no run id on these rows: the same CSVs give the same file, so a re-run changes nothing
-        rel = shard_table_path("quarantine", "unknown", "unknown", "metadata")
+    # No run id on these rows: the same CSVs give the same file, so a re-run changes nothing. Once the CSVs
+    # are fixed the file is emptied, so old rejects do not linger.
+    rel = shard_table_path("quarantine", "unknown", "unknown", "metadata")
+    if rows or storage.exists(storage.path(rel)):
         _publish_if_changed(storage, rel, table_bytes(pa.Table.from_pylist(rows, schema=QUARANTINE)))
     return load

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -29,7 +29,7 @@ REQUIRED_DUCKDB = "1.5"
 
 def _about_sql(lake_root: str, present: set[str], fingerprint: str) -> str:
     """`lake_catalog`: one row describing the catalog itself."""
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     tables = ", ".join(sorted(present)) or "(none)"
     return (
         "-- lake_catalog: what this catalog file is.\n"

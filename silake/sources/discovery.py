@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from silake.schemas.release import METADATA_FILES, SHARD_PATH_REGEX
+from silake.schemas.release import LABELS, METADATA_FILES, SHARD_PATH_REGEX, SPLITS
 from silake.sources.errors import SourceError, SourceNotFound
 from silake.sources.filesystems import (
     HTTP,
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 #: The layout at the tail of a path, anchored on a path component boundary.
 LAYOUT_TAIL = re.compile(r"(?:^|/)" + SHARD_PATH_REGEX)
 #: Where a release root ends inside a path: at a `{label}` component (optionally followed by `{split}`).
-_ROOT_SPLIT = re.compile(r"(?:^|/)(?:improvised|naturalistic)(?:/(?:train|dev|test))?(?:/|$)")
+_ROOT_SPLIT = re.compile(rf"(?:^|/)(?:{'|'.join(LABELS)})(?:/(?:{'|'.join(SPLITS)}))?(?:/|$)")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 

@@ -90,8 +90,6 @@ class SampleIterator(Iterator[RawSample]):
         self.max_member_size = max_member_size
         self.damage: TarDamage | None = None
         self.samples = 0  # samples yielded so far
-        self.members = 0  # tar entries seen so far (regular or not)
-        self.finished = False
         self._seen_keys: set[str] = set()
         self._gen = self._run()
 
@@ -135,7 +133,6 @@ class SampleIterator(Iterator[RawSample]):
         current: _Group | None = None
         try:
             for entry in iter_members(self.reader, max_member_size=self.max_member_size):
-                self.members += 1
                 name = entry.name if isinstance(entry, TarMember) else (entry.member_name or "")
                 key, ext = split_name(name)
                 if current is None or key != current.key:
@@ -145,6 +142,12 @@ class SampleIterator(Iterator[RawSample]):
                 current.add(entry, ext, self.known)
         except TarDamage as damage:
             self.damage = damage
+            if damage.at_boundary:
+                # Only the end-of-archive blocks are missing: no member was cut, so the sample in progress
+                # is judged like any other and no sample stands for the damage; `damage` marks the shard.
+                if current is not None:
+                    yield self._finish(current)
+                return
             damaged_key = split_name(damage.member_name)[0] if damage.member_name is not None else None
             if current is not None and not self._may_own(current, damaged_key):
                 yield self._finish(current)  # complete: the damage starts a new sample
@@ -156,7 +159,6 @@ class SampleIterator(Iterator[RawSample]):
         else:
             if current is not None:
                 yield self._finish(current)
-        self.finished = True
 
 
 def iter_samples(reader: ReadAt, *, required: Sequence[str] = REQUIRED_MEMBERS,

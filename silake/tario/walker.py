@@ -42,14 +42,20 @@ class ReadAt(Protocol):
 
 
 class TarDamage(Exception):
-    """The tar is cut short ('truncated') or unparseable ('corrupt_tar') at `offset`."""
+    """The tar is cut short ('truncated') or unparseable ('corrupt_tar') at `offset`.
 
-    def __init__(self, code: str, reason: str, offset: int, member_name: str | None = None):
+    `at_boundary`: the archive ends exactly between two members, without its end-of-archive blocks; no
+    member was partially read, so every member before `offset` is whole and none is lost with the cut.
+    """
+
+    def __init__(self, code: str, reason: str, offset: int, member_name: str | None = None, *,
+                 at_boundary: bool = False):
         super().__init__(f"{code} at byte {offset}: {reason}")
         self.code = code
         self.reason = reason
         self.offset = offset
         self.member_name = member_name  # None when the header naming it is unreadable or untrusted
+        self.at_boundary = at_boundary
 
     def problem(self) -> Problem:
         return Problem(self.code, f"{self.reason} (at byte {self.offset})", self.member_name)
@@ -126,7 +132,11 @@ def iter_members(
         block = reader.read_at(off, BLOCK)
         pending = long_name if long_name is not None else pax.get("path")
         if not block:
-            raise TarDamage(TRUNCATED, "archive ends without its end-of-archive blocks", off, pending)
+            if ext_start is not None:  # a member's extended headers were read, its own header is missing
+                raise TarDamage(TRUNCATED, "archive ends after an extended header, before its member's header",
+                                off, pending)
+            raise TarDamage(TRUNCATED, "archive ends without its end-of-archive blocks", off, None,
+                            at_boundary=True)
         if len(block) < BLOCK:
             raise TarDamage(TRUNCATED, f"header cut off ({len(block)} of {BLOCK} bytes)", off, pending)
         if block == ZERO_BLOCK:
