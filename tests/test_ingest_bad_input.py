@@ -218,3 +218,17 @@ def test_an_unreadable_shard_fails_without_crashing_keeps_earlier_rows_and_is_re
     from silake.lake.commit import committed_versions
 
     assert committed_versions(LakeStorage(str(lake))) == {}  # failed shards are not done: next run retries
+
+
+def test_a_missing_end_of_archive_marker_keeps_every_sample_and_says_so(tmp_path, clean_sample) -> None:
+    members = [*members_for(fid(1), clean_sample), *members_for(fid(2), clean_sample, mp4=None)]
+    path = write_tar(tmp_path / "improvised/dev/0000/0008.tar", members)
+    with tarfile.open(path) as tar:
+        last = tar.getmember(f"{fid(2)}.wav")
+        end = last.offset_data + -(-last.size // 512) * 512  # end of the last member, padding included
+    path.write_bytes(path.read_bytes()[:end])  # drop the two zero blocks (and tarfile's record padding)
+    report, quarantine, files = ingest(path, tmp_path / "lake")
+    assert sorted(files) == [fid(1), fid(2)]  # the last sample has no mp4, and is still whole
+    assert [(q["scope"], q["reason_code"], q["file_id"]) for q in quarantine] == [("shard", "truncated", None)]
+    c = report.commit
+    assert (c.status, c.samples_seen, c.files_rows, c.quarantined_samples) == ("truncated", 2, 2, 0)
