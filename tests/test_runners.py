@@ -1,0 +1,41 @@
+"""Local runner names never reach Beam's DirectRunner/Prism path (which would try to download a binary)."""
+
+from __future__ import annotations
+
+import pytest
+from apache_beam.options.pipeline_options import DirectOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from silake.pipelines.runners import make_runner
+
+
+@pytest.mark.parametrize("name", ["FnApiRunner", "DirectRunner", "direct", "local"])
+def test_local_names_build_the_fnapi_runner_in_multiprocessing_mode(name: str) -> None:
+    runner, options = make_runner(name, 2)
+    assert isinstance(runner, FnApiRunner)
+    direct = options.view_as(DirectOptions)
+    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", 2)
+
+
+def test_one_worker_runs_in_process_and_remote_names_pass_through() -> None:
+    runner, options = make_runner("FnApiRunner", 1)
+    assert isinstance(runner, FnApiRunner)
+    assert options.view_as(DirectOptions).direct_running_mode == "in_memory"
+    runner, options = make_runner("DataflowRunner", None, ["--project", "p", "--region", "r"])
+    assert runner == "DataflowRunner"
+    assert options.get_all_options()["project"] == "p"
+
+
+def test_a_local_run_never_imports_the_prism_runner(tmp_path, sample_release) -> None:
+    import subprocess
+    import sys
+
+    release, _ = sample_release
+    code = (
+        "import sys\n"
+        "from silake.pipelines.ingest import run_pipeline\n"
+        f"run_pipeline([{str(release / 'naturalistic/test/0000/0000.tar')!r}], {str(tmp_path / 'lake')!r},"
+        " runner='DirectRunner', workers=1)\n"
+        "assert 'apache_beam.runners.portability.prism_runner' not in sys.modules, 'Prism was loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
