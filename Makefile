@@ -29,9 +29,9 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
-## bench: the ingest benchmark on 16 bench-scale shards (~18 GB under bench-data/, generated once).
+## bench: the ingest benchmark on 32 bench-scale shards (~36 GB under bench-data/, generated once).
 bench: setup
-	$(BIN)/python benchmarks/bench_ingest.py --shards 16
+	$(BIN)/python benchmarks/bench_ingest.py --shards 32
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info
