@@ -8,8 +8,9 @@ what this run published, so an output is either a complete export (with manifest
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,22 @@ def export(lake: str, where: str, out: str, *, format: str = "webdataset",
         con.close()
 
 
+@contextlib.contextmanager
+def _all_or_nothing(target: OutputTarget, errors: type[BaseException] | tuple[type[BaseException], ...]
+                    ) -> Iterator[None]:
+    """Publish the whole output or nothing: on any failure remove what this run published."""
+    try:
+        yield
+    except errors as exc:  # writing or publishing the output
+        target.discard_published()
+        raise CopyFailed(f"writing {target.uri} failed: {exc}") from exc
+    except BaseException:
+        target.discard_published()
+        raise
+    finally:
+        target.cleanup()
+
+
 def _webdataset(selection: Selection, target: OutputTarget, members: tuple[str, ...], shard_size: int,
                 keep_pairs: bool, progress: bool, jobs: int, started: float) -> ExportResult:
     shards = plan_shards(selection.files, members, shard_size, keep_pairs)
@@ -92,18 +109,10 @@ def _webdataset(selection: Selection, target: OutputTarget, members: tuple[str, 
     check_sources(selection, members)
     sizes = {uri: shard.size for uri, shard in selection.shards.items()}  # recorded == current (preflight)
     target.clear()
-    try:
+    with _all_or_nothing(target, OSError):
         results = export_shards(shards, target, sizes, progress=progress, jobs=jobs)
         manifest = webdataset_manifest(selection, members, shard_size, keep_pairs, results, without)
         target.publish_bytes(manifest_bytes(manifest), MANIFEST)
-    except OSError as exc:  # writing or publishing the output
-        target.discard_published()
-        raise CopyFailed(f"writing {target.uri} failed: {exc}") from exc
-    except BaseException:
-        target.discard_published()
-        raise
-    finally:
-        target.cleanup()
     counts = manifest["counts"]
     return ExportResult(target.uri, "webdataset", counts["samples"], counts["shards"], counts["bytes"],
                         counts["payload_bytes"], sum(r.bytes_fetched for r in results),
@@ -114,19 +123,10 @@ def _parquet(con: duckdb.DuckDBPyConnection, lake: LakeStorage, selection: Selec
              part_size: int, progress: bool, started: float) -> ExportResult:
     target.clear()
     bar = ByteProgress(None, progress, desc="export parquet")
-    try:
+    with _all_or_nothing(target, (duckdb.Error, OSError)), contextlib.closing(bar):
         tables = export_tables(con, lake, selection, target, part_size, on_bytes=bar.update)
         manifest = parquet_manifest(selection, part_size, tables)
         target.publish_bytes(manifest_bytes(manifest), MANIFEST)
-    except (duckdb.Error, OSError) as exc:
-        target.discard_published()
-        raise CopyFailed(f"writing {target.uri} failed: {exc}") from exc
-    except BaseException:
-        target.discard_published()
-        raise
-    finally:
-        bar.close()
-        target.cleanup()
     counts = manifest["counts"]
     return ExportResult(target.uri, "parquet", counts["samples"], counts["files"], counts["bytes"],
                         counts["bytes"], 0, time.perf_counter() - started, manifest)
