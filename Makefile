@@ -16,11 +16,12 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 
 setup: $(BIN)/.installed
 
-## demo: generate the embedded sample release, ingest it into a local lake and show the QA summary.
+## demo: generate the embedded sample release (once), ingest it into a local lake (incrementally), query it.
 demo: setup
-	$(BIN)/silake sample --out $(DEMO)/release --seed 0 --overwrite
+	test -f $(DEMO)/release/filelist.csv || $(BIN)/silake sample --out $(DEMO)/release --seed 0 --overwrite
 	$(BIN)/silake ingest $(DEMO)/release --lake $(DEMO)/lake
 	$(BIN)/silake query --lake $(DEMO)/lake "select label, split, count(*) as files, sum(n_frames) as frames from files group by all order by all"
+	$(BIN)/silake query --lake $(DEMO)/lake "select flag, any_value(severity) as severity, count(*) as files from qa_flags group by all order by files desc, flag"
 
 ## test: the whole test suite (servers on loopback are started by the tests themselves).
 test: setup
