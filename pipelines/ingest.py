@@ -122,10 +122,8 @@ def finalize_run(summary: RunSummary, reports: Sequence[ShardReport]) -> RunSumm
 
 
 def _write_catalog(lake: str) -> None:
-    try:
-        from silake.query.catalog import write_catalog
-    except ImportError:  # the SQL layer is optional for ingest
-        return
+    from silake.query.catalog import write_catalog  # DuckDB only where the catalog is written
+
     try:
         write_catalog(lake)
     except Exception as exc:  # the lake is complete without it; say so and move on
@@ -234,7 +232,7 @@ def run_ingest(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
         summary, totals = run_pipeline(
             args.sources, args.lake, metadata=args.metadata, runner=args.runner, workers=args.workers,
             full_refresh=args.full_refresh, progress=not args.no_progress and sys.stderr.isatty(),
-            wait=args.wait or is_local(args.runner), beam_args=beam_args,
+            wait=args.wait, beam_args=beam_args,
         )
     except lease.LeaseHeld as exc:
         print(f"silake ingest: {exc}", file=sys.stderr)

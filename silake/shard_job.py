@@ -18,6 +18,7 @@ from silake.decode.caps import Caps
 from silake.decode.errors import Reject
 from silake.decode.sample import decode_sample
 from silake.lake.commit import CommitRecord, write_commit
+from silake.lake.quarantine import quarantine_row
 from silake.lake.shard_writer import ShardWriter
 from silake.lake.storage import LakeStorage
 from silake.metadata.join import MetadataIndex
@@ -62,9 +63,8 @@ class ShardReport:
 
 def _quarantine_row(ctx: IngestContext, shard: ShardRef, scope: str, problem: Problem,
                     sample_index: int | None = None, file_id: str | None = None) -> dict:
-    return {"shard_uri": shard.uri, "scope": scope, "sample_index": sample_index,
-            "member_name": problem.member_name, "file_id": file_id, "reason_code": problem.code,
-            "reason": problem.reason, "run_id": ctx.run_id}
+    return quarantine_row(shard.uri, scope, problem, run_id=ctx.run_id, sample_index=sample_index,
+                          file_id=file_id)
 
 
 def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded) -> dict:

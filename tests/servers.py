@@ -205,19 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
         return candidate if candidate == base or candidate.is_relative_to(base) else None
 
     def send_error_body(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
-        body = json.dumps({"error": message}).encode()
-        self.send_response(status)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.send_json({"error": message}, headers, status=status)
 
-    def send_json(self, payload: Any, headers: Mapping[str, str] | None = None) -> None:
+    def send_json(self, payload: Any, headers: Mapping[str, str] | None = None, status: int = 200) -> None:
         body = json.dumps(payload).encode()
-        self.send_response(200)
+        self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Type", "application/json")

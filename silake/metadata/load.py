@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from silake.lake.layout import release_table_path, shard_table_path
 from silake.lake.parquet import table_bytes
+from silake.lake.quarantine import quarantine_row
 from silake.lake.storage import LakeStorage
 from silake.schemas.tables import QUARANTINE
 from silake.sources import read_bytes
@@ -54,11 +55,9 @@ def load_metadata(uris: dict[str, str], storage: LakeStorage | None) -> Metadata
     for name, t in load.tables.items():
         if _publish_if_changed(storage, release_table_path(name), table_bytes(t.table)):
             load.written.append(name)
-    rows = [{"shard_uri": t.uri, "scope": "metadata_row", "sample_index": None, "member_name": p.member_name,
-             "file_id": None, "reason_code": p.code, "reason": p.reason, "run_id": None}
-            for t in load.tables.values() for p in t.problems]
     # No run id on these rows: the same CSVs give the same file, so a re-run changes nothing. Once the CSVs
     # are fixed the file is emptied, so old rejects do not linger.
+    rows = [quarantine_row(t.uri, "metadata_row", p, run_id=None) for t in load.tables.values() for p in t.problems]
     rel = shard_table_path("quarantine", "unknown", "unknown", "metadata")
     if rows or storage.exists(storage.path(rel)):
         _publish_if_changed(storage, rel, table_bytes(pa.Table.from_pylist(rows, schema=QUARANTINE)))
