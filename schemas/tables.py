@@ -1,8 +1,9 @@
 """Arrow schemas of every lake table: the one place a lake column is declared.
 
-Layout: `ROOT/<table>/label=<label>/split=<split>/<shard_key>.parquet` for the per-shard tables (hive
-partitions; `label` and `split` live in the path, not inside the files), `ROOT/<table>/<table>.parquet` for
-the release-wide metadata tables. `frames` and `hypernet` columns are derived from `schemas.catalogue`.
+The per-shard tables are written by the workers as one Parquet file per (table, shard) under hive partitions
+(`label=<label>/split=<split>/`: those two columns live in the path, not inside the files) and registered
+in the lake's DuckLake catalog; the release-wide metadata tables are one file each; `ingest_shards` rows are
+inserted by the commit step. `frames` and `hypernet` columns are derived from `schemas.catalogue`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from .catalogue import FRAME_FEATURES, HYPERNET_FEATURE, Feature
 
 PARTITION_COLUMNS: tuple[str, ...] = ("label", "split")
 PARTITION_SCHEMA = pa.schema([("label", pa.string()), ("split", pa.string())])
+#: The last column of every per-shard table: the source shard of the row (unique with label and split), so a
+#: re-ingested shard's earlier rows can be replaced exactly.
+SHARD_KEY_FIELD = pa.field("shard_key", pa.string(), nullable=False)
 
 #: Keys every sample-derived table carries (plus label and split from the partition path).
 KEY_FIELDS: tuple[pa.Field, ...] = (
@@ -57,6 +61,11 @@ FILES = _schema(
     ("has_movement", pa.bool_()),
     ("n_hypernet", pa.int32()),
     ("n_nonfinite_values", pa.int64()),  # NaN/inf in the npz float arrays (none seen in the release so far)
+    # per-file frame statistics, computed at ingest so that QA never scans `frames`
+    ("n_pose_valid", pa.int64()),  # frames with smplh:is_valid
+    ("n_box_valid", pa.int64()),  # frames with boxes_and_keypoints:is_valid_box
+    ("n_movement_valid", pa.int64()),  # frames with movement:is_valid > 0; null without movement
+    ("n_translation_sentinel", pa.int64()),  # frames with a |smplh:translation| component >= the sentinel
     ("json_has_id", pa.bool_()),
     ("annotation_kinds", pa.list_(pa.string())),
     ("has_annotation_1p", pa.bool_()),
@@ -143,6 +152,19 @@ ANNOTATIONS = _schema(
     ("end_ts", pa.int64()),
 )
 
+#: Per (file, whole second of video): the Imitator emotion features averaged over the second's valid movement
+#: frames (files with movement only). Computed at ingest from the npz arrays, so per-second analytics never
+#: scan `frames`.
+EMOTION_SECONDS = _schema(
+    ("second", pa.int32()),  # floor(t_s)
+    ("n_frames", pa.int32()),
+    ("n_valid_frames", pa.int32()),  # movement:is_valid > 0
+    ("mean_valence", pa.float64()),  # null when the second has no valid frame
+    ("mean_arousal", pa.float64()),
+    ("mean_emotion_scores", pa.list_(pa.float64(), 8)),  # in EMOTION_CLASSES order
+    ("dominant_emotion", pa.string()),  # class of the largest mean logit (a tie goes to the earlier class)
+)
+
 QUARANTINE = pa.schema([
     ("shard_uri", pa.string()),
     ("scope", pa.string()),  # 'sample' (counted in the shard's accounting), 'member' or 'shard'
@@ -157,6 +179,8 @@ QUARANTINE = pa.schema([
 INGEST_SHARDS = pa.schema([
     ("shard_uri", pa.string()),
     ("shard_key", pa.string()),
+    ("label", pa.string()),
+    ("split", pa.string()),
     ("batch_idx", pa.int32()),
     ("archive_idx", pa.int32()),
     ("size", pa.int64()),
@@ -217,22 +241,46 @@ FILELIST = pa.schema([
 
 @dataclass(frozen=True)
 class Table:
+    """One lake table.
+
+    `per_shard` tables are written by the workers, one file per shard, hive-partitioned by label and split;
+    their stored `schema` is `sample_schema` (what decoding produces) plus `shard_key`. The others are the
+    release-wide metadata tables (one file each) and `ingest_shards` (rows inserted by the commit step).
+    """
+
     name: str
-    schema: pa.Schema
-    per_shard: bool  # True: hive-partitioned by label/split, one file per shard; False: one release-wide file
+    sample_schema: pa.Schema
+    per_shard: bool
     description: str
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The columns of the table's data files (label and split, when partitioned, are in the path)."""
+        if self.per_shard:
+            return self.sample_schema.append(SHARD_KEY_FIELD)
+        return self.sample_schema
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of the table as queried: the file columns, then label and split when partitioned."""
+        names = tuple(self.schema.names)
+        return (*names, *PARTITION_COLUMNS) if self.per_shard else names
 
 
 TABLES: dict[str, Table] = {t.name: t for t in (
-    Table("files", FILES, True, "one row per ingested sample (file id) with media facts and metadata"),
+    Table("files", FILES, True, "one row per ingested sample (file id) with media facts, per-file frame "
+          "statistics and metadata"),
     Table("frames", FRAMES, True, "one row per video frame with every per-frame npz array"),
     Table("hypernet", HYPERNET, True, "one row per 15-frame step with the 5120-d hypernet vector"),
     Table("transcript_segments", TRANSCRIPT_SEGMENTS, True, "transcript segments"),
     Table("transcript_words", TRANSCRIPT_WORDS, True, "transcript words; null times stay null"),
     Table("vad_segments", VAD_SEGMENTS, True, "voice activity intervals"),
     Table("annotations", ANNOTATIONS, True, "moments of interest by kind"),
+    Table("emotion_seconds", EMOTION_SECONDS, True, "per file and second: mean valence, arousal and emotion "
+          "logits over the valid movement frames"),
     Table("quarantine", QUARANTINE, True, "rejected samples, members and shards, with the reason"),
-    Table("ingest_shards", INGEST_SHARDS, True, "one row per processed shard; written last (the commit)"),
+    Table("ingest_shards", INGEST_SHARDS, False, "one row per shard: its version, status and accounting; "
+          "committed together with the shard's files"),
     Table("participants", PARTICIPANTS, False, "participants.csv"),
     Table("relationships", RELATIONSHIPS, False, "relationships.csv"),
     Table("prompts", PROMPTS, False, "interactions.csv"),
@@ -242,6 +290,11 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 #: Per-shard tables whose rows come from accepted samples (each carries the file keys).
 SAMPLE_TABLES: tuple[str, ...] = (
     "files", "frames", "hypernet", "transcript_segments", "transcript_words", "vad_segments", "annotations",
+    "emotion_seconds",
 )
-#: The commit record of a shard: written after every other table of that shard.
-COMMIT_TABLE = "ingest_shards"
+#: Every table a worker writes per shard (the sample tables and the shard's quarantine rows).
+SHARD_TABLES: tuple[str, ...] = (*SAMPLE_TABLES, "quarantine")
+#: The release-wide tables loaded from the metadata CSVs.
+METADATA_TABLES: tuple[str, ...] = ("participants", "relationships", "prompts", "filelist")
+#: Per-shard tables with large files that compaction leaves alone (the rest are small per shard).
+LARGE_TABLES: tuple[str, ...] = ("frames", "hypernet")

@@ -11,12 +11,35 @@ silake turns the Seamless Interaction release (WebDataset tar shards + metadata 
 Parquet feature lake, serves it through DuckDB views and exports filtered training subsets.
 
   silake sample --out DIR            write a small, format-faithful release (defects included)
-  silake ingest SOURCE... --lake L   Beam job: shards -> Parquet lake (local runner or Dataflow)
+  silake ingest SOURCE... --lake L   Beam job: shards -> the lake (local runner or Dataflow)
   silake query --lake L "SQL"        one SQL statement over the lake's tables and views
   silake sql --lake L                interactive DuckDB shell with the views defined
   silake qa --lake L                 the QA summary of the dataset's known limitations
+  silake snapshots --lake L          the lake's snapshots (every commit), for time travel
   silake export --lake L --where P   a filtered subset as WebDataset shards or Parquet
+  silake compact --lake L            merge the small per-shard files of the small tables
+  silake vacuum --lake L             expire old snapshots, delete files nothing needs
+  silake delete --lake L --where P   remove the selected files' rows from every table (one commit)
 """
+
+CATALOG_HELP = ("where the lake's catalog lives: postgresql://user@host:port/db[?schema=s], or a SQLite file "
+                "(default: what ROOT/silake.json says; for a new lake ROOT/ducklake.sqlite)")
+SNAPSHOT_HELP = "read the lake as this snapshot left it (see silake snapshots); default: the latest"
+
+
+def _lake_options(p: argparse.ArgumentParser, *, snapshot: bool = False) -> None:
+    p.add_argument("--lake", required=True, help="lake root: a directory or an s3:// / gs:// prefix")
+    p.add_argument("--catalog", default=None, help=CATALOG_HELP)
+    if snapshot:
+        p.add_argument("--snapshot", type=_non_negative_int, default=None, help=SNAPSHOT_HELP)
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
 
 
 def _positive_int(text: str) -> int:
@@ -60,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="release root, glob, or shard path/URL (local, s3://, gs://, hf://, http(s)://)")
     p.add_argument("--lake", required=True, help="lake root: a directory or an s3:// / gs:// prefix")
+    p.add_argument("--catalog", default=None, help=CATALOG_HELP)
     p.add_argument("--metadata", default=None,
                    help="directory or URL prefix holding the metadata CSVs (default: the release root)")
     p.add_argument("--runner", default="FnApiRunner",
@@ -76,25 +100,55 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", help="run one SQL statement over the lake",
                        description="Run one SQL statement with every lake table and view defined. With "
                        "--format csv, stdout holds only CSV with a header line.")
-    p.add_argument("--lake", required=True, help="lake root (directory or s3:// prefix)")
+    _lake_options(p, snapshot=True)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("sql", help="the SQL statement")
 
     p = sub.add_parser("sql", help="interactive DuckDB shell over the lake",
                        description="Open the DuckDB CLI with every lake table and view defined.")
-    p.add_argument("--lake", required=True, help="lake root (directory or s3:// prefix)")
+    _lake_options(p, snapshot=True)
 
     p = sub.add_parser("qa", help="QA summary of the dataset's known limitations",
                        description="Print qa_summary: findings per flag by vendor, label and split.")
-    p.add_argument("--lake", required=True, help="lake root (directory or s3:// prefix)")
+    _lake_options(p, snapshot=True)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = sub.add_parser("snapshots", help="list the lake's snapshots",
+                       description="Every snapshot of the lake (one per commit): id, time, the ingest run "
+                       "that made it, shards committed, what it did. Read any of them with --snapshot N.")
+    _lake_options(p)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = sub.add_parser("compact", help="merge the small tables' per-shard files",
+                       description="Merge the per-shard data files of the small tables (all but frames and "
+                       "hypernet) into few large files, and flush rows inlined in the catalog. An ingest does "
+                       "this by itself once a small table has more than 64 files.")
+    _lake_options(p)
+
+    p = sub.add_parser("vacuum", help="expire old snapshots and delete files nothing needs",
+                       description="Expire snapshots older than the lake's retention (30 days) or --older-than, "
+                       "then delete the data files no remaining snapshot references, and the files no snapshot "
+                       "ever referenced (left by a killed run).")
+    _lake_options(p)
+    p.add_argument("--older-than", default=None,
+                   help="expire snapshots older than this interval, e.g. '7 days' (default: the lake's retention)")
+
+    p = sub.add_parser("delete", help="delete the selected files' rows from every table",
+                       description="Delete every row of the files a SQL predicate over `files` selects, from "
+                       "every table, in one commit (e.g. a participant who withdrew consent: --where "
+                       "\"participant_id = '0844A'\"). Older snapshots keep the rows until they expire; "
+                       "--purge removes the bytes at once (and with them every older snapshot).")
+    _lake_options(p)
+    p.add_argument("--where", required=True, help="SQL predicate over files, e.g. \"participant_id = '0844A'\"")
+    p.add_argument("--purge", action="store_true",
+                   help="rewrite the affected data files and expire every older snapshot now")
 
     p = sub.add_parser(
         "export", help="export a filtered subset as WebDataset shards or Parquet",
         description="Select files with a SQL predicate over files + file_qa and write them as WebDataset "
         "tar shards (members copied byte for byte through the media index) or as Parquet tables.",
     )
-    p.add_argument("--lake", required=True, help="lake root (directory or s3:// prefix)")
+    _lake_options(p, snapshot=True)
     p.add_argument("--where", required=True, help="SQL predicate, e.g. \"split = 'dev' and qa_pass\"")
     p.add_argument("--out", required=True, help="output directory or URL prefix")
     p.add_argument("--format", choices=("webdataset", "parquet"), default="webdataset")
@@ -145,6 +199,15 @@ def _dispatch(argv: list[str] | None) -> int:
         from silake.query.cli import run_qa
 
         return run_qa(args)
+    if args.command == "snapshots":
+        from silake.query.cli import run_snapshots
+
+        return run_snapshots(args)
+    if args.command in ("compact", "vacuum", "delete"):
+        from silake.lake import cli as lake_cli
+
+        return {"compact": lake_cli.run_compact, "vacuum": lake_cli.run_vacuum,
+                "delete": lake_cli.run_delete}[args.command](args)
     if args.command == "export":
         from silake.export.cli import run_export
 

@@ -1,8 +1,9 @@
-"""One shard, one unit of work: read its samples, decode them, write the lake files, commit.
+"""One shard, one unit of work: read its samples, decode them, write the shard's data files, stage them.
 
-This is plain Python (the Beam pipeline only fans it out): tests call `ingest_shard` directly. Every sample
-read is accounted for: it becomes a `files` row or a quarantine row of scope 'sample', and the commit row
-records both counts.
+This is plain Python (the Beam pipeline only fans it out): tests call `ingest_shard` directly. The shard's
+files and its commit row are staged (`silake.lake.staging`); the commit step makes them visible. Every
+sample read is accounted for: it becomes a `files` row or a quarantine row of scope 'sample', and the
+commit row records both counts.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import pyarrow as pa
 from silake.decode.caps import Caps
 from silake.decode.errors import Reject
 from silake.decode.sample import decode_sample
-from silake.lake.commit import CommitRecord, write_commit
+from silake.lake.commit import CommitRecord
 from silake.lake.quarantine import quarantine_row
 from silake.lake.shard_writer import ShardWriter
+from silake.lake.staging import Claim, ShardManifest, new_attempt, write_claim, write_manifest
 from silake.lake.storage import LakeStorage
 from silake.metadata.join import MetadataIndex
 from silake.schemas.ids import parse_file_id
 from silake.schemas.release import nominal_fps
-from silake.schemas.tables import FILES, QUARANTINE, SAMPLE_TABLES
+from silake.schemas.tables import FILES, QUARANTINE, SHARD_TABLES
 from silake.sources.reader import open_range_reader
 from silake.sources.shards import ShardRef
 from silake.tario.members import Problem, RawSample, TarMember
@@ -32,8 +34,6 @@ from silake.tario.samples import iter_samples
 
 log = logging.getLogger(__name__)
 
-#: Tables written per shard before the commit row (quarantine included).
-OUTPUT_TABLES: tuple[str, ...] = (*SAMPLE_TABLES, "quarantine")
 #: Problem codes of tar damage (a sample cut by it carries one of them).
 DAMAGE_CODES = frozenset({"truncated", "corrupt_tar"})
 
@@ -50,15 +50,18 @@ class IngestContext:
 
 @dataclass(frozen=True)
 class ShardReport:
-    """What happened to one shard (also its commit row)."""
+    """What happened to one shard: its staged manifest (data files and commit row) and its frame count."""
 
-    commit: CommitRecord
+    manifest: ShardManifest
     frames: int
 
     @property
+    def commit(self) -> CommitRecord:
+        return self.manifest.commit
+
+    @property
     def balanced(self) -> bool:
-        c = self.commit
-        return c.samples_seen == c.files_rows + c.quarantined_samples
+        return self.commit.balanced
 
 
 def _quarantine_row(ctx: IngestContext, shard: ShardRef, scope: str, problem: Problem,
@@ -81,10 +84,13 @@ def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded) -> 
 
 
 def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
-    """Ingest one shard into the lake and commit it; never raises for bad data or an unreachable shard."""
+    """Write one shard's data files and stage them for the commit step; never raises for bad data or an
+    unreachable shard (only for a lake it cannot write)."""
     storage = LakeStorage(ctx.lake_root)
     started = datetime.now(UTC)
-    writer = ShardWriter(storage, shard.label, shard.split, shard.shard_key, OUTPUT_TABLES)
+    claim = Claim(ctx.run_id, shard.label, shard.split, shard.shard_key, new_attempt())
+    write_claim(storage, claim)
+    writer = ShardWriter(storage, claim, SHARD_TABLES)
     files_rows: list[dict] = []
     quarantine: list[dict] = []
     seen = quarantined = frames = 0
@@ -129,7 +135,7 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
         log.warning("shard %s failed: %s", shard.uri, exc)
         writer.discard()
         # Only the quarantine and commit rows: the shard's tables from an earlier good run stay as they are.
-        writer = ShardWriter(storage, shard.label, shard.split, shard.shard_key, ("quarantine",))
+        writer = ShardWriter(storage, claim, ("quarantine",))
         files_rows, frames, seen, quarantined, status = [], 0, 0, 0, "failed"
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         quarantine = [_quarantine_row(ctx, shard, "shard", Problem("shard_unreadable", detail, None))]
@@ -137,7 +143,8 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     if status != "failed":
         writer.add("files", pa.RecordBatch.from_pylist(files_rows, schema=FILES))
     writer.add("quarantine", pa.RecordBatch.from_pylist(quarantine, schema=QUARANTINE))
-    table_rows = writer.publish()
+    table_rows = writer.rows()
+    files = writer.publish()
     commit = CommitRecord(
         shard_uri=shard.uri, shard_key=shard.shard_key, label=shard.label, split=shard.split,
         batch_idx=shard.batch_idx, archive_idx=shard.archive_idx, size=shard.size, etag=shard.etag,
@@ -145,8 +152,9 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
         table_rows=table_rows, bytes_fetched=bytes_fetched, run_id=ctx.run_id, started_at=started,
         finished_at=datetime.now(UTC),
     )
-    write_commit(storage, commit)
-    report = ShardReport(commit, frames)
+    manifest = ShardManifest(claim, files, commit)
+    write_manifest(storage, manifest)
+    report = ShardReport(manifest, frames)
     if not report.balanced:  # by construction this cannot happen; say so loudly if it ever does
         log.error("accounting mismatch in %s: %s", shard.uri, commit)
     return report

@@ -10,7 +10,7 @@ Interactions A and B have their partners in DIFFERENT source shards, C is single
 `duplicate=True` file D1 is also listed in improvised/dev (the release's duplicate_file_id defect). Like the
 release (movement only for vendor 00), C1, D1 and D2 have no movement: their frames rows hold nulls in every
 `movement_*` column, next to filled rows in improvised/dev (the case pyarrow < 26 trips on). The lake
-tables are written with the lake's own writer (`ShardWriter`, `write_commit`); the media index offsets come
+tables are written with the lake's own write path (`lake_builder.write_lake`); the media index offsets come
 from `tarfile` (`TarInfo.offset_data`).
 """
 
@@ -21,20 +21,16 @@ import json
 import tarfile
 import wave
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from lake_builder import RUN_ID, ShardData, write_lake
 
-from silake.lake.commit import CommitRecord, write_commit
-from silake.lake.shard_writer import ShardWriter
-from silake.lake.storage import LakeStorage
 from silake.schemas.ids import parse_file_id
-from silake.schemas.tables import SAMPLE_TABLES, TABLES
+from silake.schemas.tables import TABLES
 from silake.sources.filesystems import size_and_etag
 
-RUN_ID = "20260101T000000Z-test0001"
 FID = {
     "A1": "V00_S0001_I00000001_P0001", "A2": "V00_S0001_I00000001_P0002",
     "B1": "V00_S0002_I00000002_P0003", "B2": "V00_S0002_I00000002_P0004",
@@ -97,7 +93,7 @@ def _fill(typ: pa.DataType, n: int, rng: np.random.Generator) -> pa.Array:
 
 
 def _rows(table: str, keys: dict, n: int, rng: np.random.Generator, **fixed: object) -> pa.RecordBatch:
-    schema = TABLES[table].schema
+    schema = TABLES[table].sample_schema
     cols = []
     for f in schema:
         if f.name in keys:
@@ -114,7 +110,7 @@ def build(tmp: Path, *, seed: int = 0, duplicate: bool = False, scale: int = 1) 
     """Write the source shards under tmp/release and the lake under tmp/lake."""
     rng = np.random.default_rng(seed)
     tl = ExportLake(tmp / "release", tmp / "lake")
-    storage = LakeStorage(str(tl.lake))
+    shards: list[ShardData] = []
     layout = {rel: list(names) for rel, names in SHARDS.items()}
     if duplicate:
         layout["improvised/dev/0000/0000.tar"].append("D1")
@@ -137,7 +133,11 @@ def build(tmp: Path, *, seed: int = 0, duplicate: bool = False, scale: int = 1) 
         shard_key = f"{batch}-{archive}"
         with tarfile.open(path) as tar:
             index = {m.name: (m.offset_data, m.size) for m in tar.getmembers()}
-        writer = ShardWriter(storage, label, split, shard_key, (*SAMPLE_TABLES, "quarantine"))
+        batches: dict[str, list[pa.RecordBatch]] = {}
+
+        def add(table: str, batch: pa.RecordBatch, batches: dict = batches) -> None:
+            batches.setdefault(table, []).append(batch)
+
         files_rows = []
         for sample_index, name in enumerate(names):
             fid = FID[name]
@@ -152,21 +152,23 @@ def build(tmp: Path, *, seed: int = 0, duplicate: bool = False, scale: int = 1) 
                 row[f"{ext}_offset"], row[f"{ext}_size"] = off, size
             files_rows.append(row)
             no_movement = dict.fromkeys(MOVEMENT_COLUMNS, [None] * 4) if name in NO_MOVEMENT else {}
-            writer.add("frames", _rows("frames", keys, 4, rng, frame_idx=[0, 1, 2, 3], **no_movement))
-            writer.add("hypernet", _rows("hypernet", keys, 1, rng, step_idx=0))
-            writer.add("transcript_segments", _rows("transcript_segments", keys, 2, rng, segment_idx=[0, 1]))
-            writer.add("transcript_words", _rows("transcript_words", keys, 3, rng, segment_idx=[0, 0, 1],
-                                                 word_idx=[0, 1, 0]))
+            add("frames", _rows("frames", keys, 4, rng, frame_idx=[0, 1, 2, 3], **no_movement))
+            add("hypernet", _rows("hypernet", keys, 1, rng, step_idx=0))
+            add("transcript_segments", _rows("transcript_segments", keys, 2, rng, segment_idx=[0, 1]))
+            add("transcript_words", _rows("transcript_words", keys, 3, rng, segment_idx=[0, 0, 1],
+                                          word_idx=[0, 1, 0]))
             if name != "C1":  # C1 has no VAD rows: its partition's vad file may hold none
-                writer.add("vad_segments", _rows("vad_segments", keys, 2, rng, vad_idx=[0, 1]))
-            writer.add("annotations", _rows("annotations", keys, 1, rng, kind="1P-IS", annotation_idx=0))
-        writer.add("files", pa.RecordBatch.from_pylist(files_rows, schema=TABLES["files"].schema))
-        table_rows = writer.publish()
+                add("vad_segments", _rows("vad_segments", keys, 2, rng, vad_idx=[0, 1]))
+            add("annotations", _rows("annotations", keys, 1, rng, kind="1P-IS", annotation_idx=0))
+            if name not in NO_MOVEMENT:
+                add("emotion_seconds", _rows("emotion_seconds", keys, 1, rng, second=0))
+        add("files", pa.RecordBatch.from_pylist(files_rows, schema=TABLES["files"].sample_schema))
         size, etag = size_and_etag(uri)
-        now = datetime(2026, 1, 1, tzinfo=UTC)
-        n = len(names)
-        write_commit(storage, CommitRecord(uri, shard_key, label, split, int(batch), int(archive), size, etag,
-                                           "ok", n, n, 0, table_rows, size, RUN_ID, now, now))
+        shards.append(ShardData(label, split, shard_key, uri,
+                                {t: pa.Table.from_batches(b) for t, b in batches.items()},
+                                size=size, etag=etag, batch_idx=int(batch), archive_idx=int(archive),
+                                bytes_fetched=size))
+    write_lake(tl.lake, shards)
     return tl
 
 

@@ -14,6 +14,7 @@ import pytest
 from silake.decode import Caps, Reject, decode_sample
 from silake.schemas import tables
 from silake.schemas.catalogue import FEATURES
+from silake.schemas.release import EMOTION_CLASSES
 from silake.tario.members import Problem, RawSample, TarMember
 
 FILE_ID = "V00_S0809_I00000582_P0947"
@@ -101,9 +102,9 @@ class Shard:
 
 def check_batches(batches: dict[str, pa.RecordBatch]) -> None:
     assert set(batches) == {"frames", "hypernet", "transcript_segments", "transcript_words", "vad_segments",
-                            "annotations"}
+                            "annotations", "emotion_seconds"}
     for name, batch in batches.items():
-        assert batch.schema.equals(tables.TABLES[name].schema), name
+        assert batch.schema.equals(tables.TABLES[name].sample_schema), name
 
 
 def files_row(facts: dict[str, object]) -> pa.RecordBatch:
@@ -141,6 +142,22 @@ def test_full_sample() -> None:
     np.testing.assert_allclose(frames.column("t_s").to_numpy(), np.arange(93) / f["fps"])
     assert out.batches["hypernet"].num_rows == 7
     assert out.batches["transcript_words"].column("start_s").to_pylist() == [0.1, None]
+    # the ingest-time aggregates of the frame arrays, against plain numpy on the same arrays
+    a = arrays(93)
+    assert f["n_pose_valid"] == int(a["smplh:is_valid"].sum())
+    assert f["n_box_valid"] == int(a["boxes_and_keypoints:is_valid_box"].sum())
+    assert f["n_movement_valid"] == int((a["movement:is_valid"] > 0).sum())
+    assert f["n_translation_sentinel"] == 0
+    sec = out.batches["emotion_seconds"].to_pydict()
+    assert sec["second"] == [0, 1, 2, 3] and sec["n_frames"] == [30, 30, 30, 3]  # 93 frames at 30 fps
+    valid = a["movement:is_valid"][:, 0] > 0
+    for s, lo, hi in ((0, 0, 30), (2, 60, 90)):
+        v = valid[lo:hi]
+        assert sec["n_valid_frames"][s] == int(v.sum())
+        assert sec["mean_valence"][s] == pytest.approx(a["movement:emotion_valence"][lo:hi, 0][v].mean())
+        scores = a["movement:emotion_scores"][lo:hi][v].astype(np.float64).mean(axis=0)
+        assert sec["mean_emotion_scores"][s] == pytest.approx(list(scores))
+        assert sec["dominant_emotion"][s] == EMOTION_CLASSES[int(np.argmax(scores))]
     # only json and npz are read whole; media costs header reads only (the 2 MiB mdat is never read)
     assert shard.member_reads == [f"{FILE_ID}.json", f"{FILE_ID}.npz"]
     assert shard.ranged_bytes < 4096 + 1024
@@ -157,6 +174,7 @@ def test_header_only_wav_gives_no_fps_and_nominal_times() -> None:
     assert f["has_mp4"] is False and f["mp4_has_moov"] is None and f["mp4_offset"] is None
     np.testing.assert_allclose(out.batches["frames"].column("t_s").to_numpy(), np.arange(30) * 1001 / 30000)
     assert out.batches["hypernet"].num_rows == 0
+    assert out.batches["emotion_seconds"].num_rows == 0 and f["n_movement_valid"] is None
     files_row(f)
 
 
@@ -253,3 +271,17 @@ def test_nonfinite_values_are_counted_on_the_files_row_not_rejected() -> None:
     out = Shard({"json": doc(), "npz": buf.getvalue()}).decode()
     assert out.facts["n_nonfinite_values"] == 2
     files_row(out.facts)
+
+
+def test_sentinels_and_invalid_seconds_in_the_frame_aggregates() -> None:
+    a = arrays(60)
+    a["smplh:translation"][[3, 7, 7]] = 5e12  # two frames with the invalid-box sentinel
+    a["smplh:translation"][10, 2] = -3e13
+    a["movement:is_valid"][30:] = 0.0  # the second second has no valid movement frame
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **a)
+    out = Shard({"json": doc(), "npz": buf.getvalue(), "wav": wav(96_000)}).decode()
+    assert out.facts["n_translation_sentinel"] == 3
+    sec = out.batches["emotion_seconds"].to_pydict()
+    assert sec["second"] == [0, 1] and sec["n_valid_frames"][1] == 0
+    assert (sec["mean_valence"][1], sec["mean_emotion_scores"][1], sec["dominant_emotion"][1]) == (None, None, None)

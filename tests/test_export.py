@@ -20,6 +20,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from export_lake import FID, MOVEMENT_COLUMNS, NO_MOVEMENT, NO_WAV, SHARDS, build, source_members
+from lake_builder import read_table
 
 from silake.cli import main
 from silake.export import export
@@ -291,7 +292,7 @@ def test_hf_datasets_reads_every_member_with_declared_features(lake, sources, tm
 
 # -- Parquet -------------------------------------------------------------------------------------------------
 def _lake_rows(lake_root: Path, table: str, file_ids: set[str]) -> pa.Table:
-    t = ds.dataset(str(lake_root / table), format="parquet", partitioning="hive").to_table()
+    t = read_table(lake_root, table)
     t = t.filter(pa.compute.is_in(t["file_id"], pa.array(sorted(file_ids))))
     return t
 
@@ -326,7 +327,7 @@ def test_parquet_export_has_exactly_the_selected_rows_with_the_same_partitioning
         want = _lake_rows(lake.lake, table, selected)
         assert got.num_rows == want.num_rows == manifest["tables"][table]["rows"]
         assert _sorted_rows(got) == _sorted_rows(want.select(got.column_names))
-        lake_files = sorted((lake.lake / table).rglob("*.parquet"))
+        lake_files = sorted((lake.lake / "main" / table).rglob("*.parquet"))
         for part in parts:  # each file has the lake's schema (label/split in the path only)
             if table in NULLABLE_FSL_TABLES:  # no stored Arrow schema, like the lake's: as DuckDB sees it
                 assert _duckdb_schema([out / part]) == _duckdb_schema(lake_files)
@@ -374,7 +375,7 @@ def test_parquet_frames_without_movement_read_back_with_pyarrow(lake, tmp_path):
         else:
             assert None not in values and len(row["movement_frame_latent"]) == 64
     assert sum(r["movement_is_valid"] is None for r in got.to_pylist()) == 4 * len(NO_MOVEMENT) == 12
-    lake_meta = pq.read_metadata(next((lake.lake / "frames").rglob("*.parquet"))).metadata or {}
+    lake_meta = pq.read_metadata(next((lake.lake / "main" / "frames").rglob("*.parquet"))).metadata or {}
     for p in parts:  # the lake's own writer options: no stored Arrow schema for frames
         assert set(pq.read_metadata(p).metadata or {}) == set(lake_meta)
         assert b"ARROW:schema" not in (pq.read_metadata(p).metadata or {})
@@ -541,14 +542,14 @@ def test_member_names_and_sql_quoting_come_from_one_place():
     import silake.export.parquet_export as pe
     import silake.export.selection as sel
     from silake.export.errors import BadInput
-    from silake.query import connection
+    from silake.lake import ddl, session
     from silake.schemas.release import MEMBER_EXTENSIONS
 
     assert parse_members(",".join(MEMBER_EXTENSIONS)) == MEMBER_EXTENSIONS == ("json", "mp4", "npz", "wav")
     with pytest.raises(BadInput) as err:
         parse_members("json,txt")
     assert str(err.value) == "--members takes a comma-separated subset of json,mp4,npz,wav; got 'json,txt'"
-    assert pe.sql_identifier is sel.sql_identifier and pe.sql_literal is connection.sql_literal
+    assert pe.sql_identifier is sel.sql_identifier is ddl.quote and pe.sql_literal is session.sql_literal
     assert sel.sql_identifier('we"ird') == '"we""ird"'
     con = duckdb.connect()
     con.execute('CREATE TABLE "we""ird" ("a""b" INTEGER, c VARCHAR)')

@@ -141,10 +141,10 @@ def test_template_and_cli_agree():
 
 def test_every_cli_option_is_accounted_for():
     # The sets the comparison works on, spelled out: a change here is a deliberate interface change.
-    assert set(cli_options()) == {"sources", "lake", "metadata", "runner", "workers", "full_refresh",
+    assert set(cli_options()) == {"sources", "lake", "catalog", "metadata", "runner", "workers", "full_refresh",
                                   "wait", "no_progress"}
-    assert set(template_parameters()) == {"sources", "lake", "metadata", "full_refresh", "max_num_workers",
-                                          "num_workers", "worker_machine_type", "disk_size_gb"}
+    assert set(template_parameters()) == {"sources", "lake", "catalog", "metadata", "full_refresh",
+                                          "max_num_workers", "num_workers", "worker_machine_type", "disk_size_gb"}
 
 
 # --- the comparison fails when one side changes alone -------------------------------------------------

@@ -12,11 +12,10 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
-import pyarrow.dataset as ds
 import pytest
+from lake_builder import commit_staged, read_table
 
 from silake.decode.caps import Caps
-from silake.lake.storage import LakeStorage
 from silake.shard_job import IngestContext, ingest_shard
 from silake.sources.discovery import discover_shards
 
@@ -68,8 +67,9 @@ def ingest(path: Path, lake: Path, caps: Caps | None = None):
     (shard,) = discover_shards([str(path)])
     ctx = IngestContext(str(lake), "run-test", caps=caps or Caps())
     report = ingest_shard(shard, ctx)
-    quarantine = ds.dataset(lake / "quarantine", format="parquet", partitioning="hive").to_table().to_pylist()
-    files = ds.dataset(lake / "files", format="parquet", partitioning="hive").to_table()
+    commit_staged(lake, ctx.run_id)
+    quarantine = read_table(lake, "quarantine").to_pylist()
+    files = read_table(lake, "files")
     return report, quarantine, files.column("file_id").to_pylist()
 
 
@@ -122,9 +122,12 @@ def test_each_bad_sample_is_quarantined_with_its_reason(tmp_path, clean_sample) 
     assert by_code["bad_file_id"]["file_id"] is None
     # a member name is never a filesystem path: nothing but lake files appeared on disk
     assert not (tmp_path / "sub").exists() and not (tmp_path.parent / fid(3)).exists()
-    lake_files = {p.relative_to(tmp_path / "lake").parts[0] for p in (tmp_path / "lake").rglob("*.parquet")}
-    assert lake_files == {"files", "frames", "hypernet", "transcript_segments", "transcript_words",
-                          "vad_segments", "annotations", "quarantine", "ingest_shards"}
+    lake = tmp_path / "lake"
+    assert {p.name for p in lake.iterdir()} - {"ducklake.sqlite-wal", "ducklake.sqlite-shm"} == {
+        "main", "silake.json", "ducklake.sqlite"}
+    lake_files = {p.relative_to(lake / "main").parts[0] for p in lake.rglob("*.parquet")}
+    assert lake_files == {t for t, n in c.table_rows.items() if n}  # a file per table with rows, no other
+    assert {"files", "frames", "quarantine", "emotion_seconds"} <= lake_files
 
 
 def test_arrays_inflating_past_the_cap_are_quarantined(tmp_path, clean_sample) -> None:
@@ -159,7 +162,7 @@ def test_missing_or_empty_media_is_a_fact_not_a_reject(tmp_path, clean_sample) -
     members = members_for(fid(1), clean_sample, wav=None, mp4=b"")
     report, quarantine, _ = ingest(write_tar(tmp_path / "improvised/dev/0000/0003.tar", members),
                                    tmp_path / "lake")
-    files = ds.dataset(tmp_path / "lake/files", format="parquet", partitioning="hive").to_table().to_pylist()
+    files = read_table(tmp_path / "lake", "files").to_pylist()
     assert [(f["has_wav"], f["has_mp4"], f["fps"], f["wav_offset"]) for f in files] == [(False, False, None, None)]
     assert quarantine == [] and report.commit.files_rows == 1
 
@@ -207,17 +210,18 @@ def test_an_unreadable_shard_fails_without_crashing_keeps_earlier_rows_and_is_re
     (shard,) = discover_shards([str(path)])
     lake = tmp_path / "lake"
     assert ingest_shard(shard, IngestContext(str(lake), "run-1")).commit.status == "ok"
+    commit_staged(lake, "run-1")
     path.unlink()  # gone before the next run reads it (an outage, a moved mirror)
     report = ingest_shard(shard, IngestContext(str(lake), "run-2"))
     assert report.commit.status == "failed" and report.balanced
-    quarantine = ds.dataset(lake / "quarantine", format="parquet", partitioning="hive").to_table().to_pylist()
+    commit_staged(lake, "run-2")
+    quarantine = read_table(lake, "quarantine").to_pylist()
     assert [(q["scope"], q["reason_code"], q["run_id"]) for q in quarantine] == [("shard", "shard_unreadable", "run-2")]
-    files = ds.dataset(lake / "files", format="parquet", partitioning="hive").to_table()
+    files = read_table(lake, "files")
     assert files.column("file_id").to_pylist() == [fid(1)]  # the good run's rows are not wiped
     assert files.column("run_id").to_pylist() == ["run-1"]
-    from silake.lake.commit import committed_versions
-
-    assert committed_versions(LakeStorage(str(lake))) == {}  # failed shards are not done: next run retries
+    shards = read_table(lake, "ingest_shards").to_pylist()
+    assert [(r["status"], r["run_id"]) for r in shards] == [("failed", "run-2")]  # not done: next run retries
 
 
 def test_a_missing_end_of_archive_marker_keeps_every_sample_and_says_so(tmp_path, clean_sample) -> None:

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
+from lake_builder import read_table
 
-from silake.schemas.tables import KEY_COLUMNS, SAMPLE_TABLES, TABLES
-
-
-def read_table(lake: Path, table: str):
-    if TABLES[table].per_shard:
-        return ds.dataset(lake / table, format="parquet", partitioning="hive").to_table()
-    return ds.dataset(lake / table, format="parquet").to_table()
+from silake.schemas.tables import KEY_COLUMNS, SAMPLE_TABLES
 
 
 def test_every_sample_is_accounted_for(sample_release, ingested_lake) -> None:
@@ -69,6 +62,10 @@ def test_files_rows_carry_exact_keys_media_index_and_facts(sample_release, inges
         assert r["duration_s"] == pytest.approx(f.duration_s)
         assert math.isclose(r["mp4_duration_s"], f.mp4_duration_s, abs_tol=1e-3)
         assert r["json_has_id"] == f.json_has_id
+        assert (r["n_pose_valid"], r["n_box_valid"], r["n_translation_sentinel"]) == (
+            f.n_valid_pose, f.n_valid_box, f.n_sentinel_frames)
+        assert r["n_movement_valid"] == (f.n_valid_movement if f.has_movement else None)
+        assert r["shard_key"] == f"{f.batch_idx:04d}-{f.archive_idx:04d}"
         assert tuple(r["annotation_kinds"]) == tuple(sorted(f.annotation_kinds))
         assert (r["n_words"], r["n_timed_words"], r["n_vad_segments"], r["n_annotations"]) == (
             f.n_words, f.n_timed_words, f.n_vad_segments, f.n_annotations)
@@ -126,15 +123,16 @@ def test_frames_hold_the_npz_arrays_and_null_movement(sample_release, ingested_l
     import tarfile
 
     import numpy as np
+    import pyarrow.compute as pc
 
     release, truth = sample_release
     lake = ingested_lake[0]
-    frames = ds.dataset(lake / "frames", format="parquet", partitioning="hive")
+    frames = read_table(lake, "frames")
     with_movement = next(f for f in truth.files if f.has_movement and f.n_frames)
     without = next(f for f in truth.files if not f.has_movement and f.n_frames)
     for f in (with_movement, without):
-        t = frames.to_table(filter=(ds.field("file_id") == f.file_id) & (ds.field("label") == f.label)
-                            & (ds.field("split") == f.split)).sort_by("frame_idx")
+        t = frames.filter((pc.field("file_id") == f.file_id) & (pc.field("label") == f.label)
+                          & (pc.field("split") == f.split)).sort_by("frame_idx")
         assert t.column("frame_idx").to_pylist() == list(range(f.n_frames))
         with tarfile.open(release / f.shard) as tar:
             npz = np.load(io.BytesIO(tar.extractfile(f"{f.file_id}.npz").read()), allow_pickle=False)

@@ -3,9 +3,9 @@ huggingface_hub's own filesystem, and plain HTTP range reads that prove media pa
 
 from __future__ import annotations
 
-import pyarrow.dataset as ds
 import pytest
 import s3fs
+from lake_builder import read_table
 
 from silake.pipelines.ingest import run_pipeline
 from silake.sources.errors import SourceError
@@ -34,11 +34,14 @@ def test_s3_as_source_and_as_lake(sample_release, moto_s3) -> None:
     summary, _ = run_pipeline(["s3://release/seamless"], "s3://lake/v1", workers=1)
     assert (summary.shards_processed, summary.files, summary.quarantined_samples) == (11, 38, 0)
     fs = s3fs.S3FileSystem()
-    files = ds.dataset("lake/v1/files", filesystem=fs, format="parquet", partitioning="hive").to_table()
+    # the catalog (a SQLite file uploaded after each commit) and the data files both live in the bucket
+    assert fs.exists("lake/v1/ducklake.sqlite") and fs.exists("lake/v1/silake.json")
+    files = read_table("s3://lake/v1", "files")
     assert files.num_rows == 38
     assert set(files.column("shard_uri").to_pylist()) == {f"s3://release/seamless/{s.path}" for s in truth.shards}
-    assert fs.exists("lake/v1/participants/participants.parquet")
-    assert not fs.exists("lake/v1/_lease.json")
+    assert read_table("s3://lake/v1", "participants").num_rows == len(truth.participants)
+    assert fs.glob("lake/v1/main/frames/label=*/split=*/*.parquet")
+    assert not fs.exists("lake/v1/_lease.json") and not fs.exists("lake/v1/_staging")
     again, _ = run_pipeline(["s3://release/seamless"], "s3://lake/v1", workers=1)
     assert (again.shards_skipped, again.shards_processed) == (11, 0)
 
@@ -47,10 +50,10 @@ def test_hugging_face_hub_through_hffilesystem(sample_release, hf_hub, tmp_path)
     _, truth = sample_release
     summary, _ = run_pipeline([hf_hub.hf_root], str(tmp_path / "lake"), workers=1)
     assert (summary.shards_processed, summary.files, summary.quarantined_samples) == (11, 38, 0)
-    files = ds.dataset(tmp_path / "lake/files", format="parquet", partitioning="hive").to_table()
+    files = read_table(tmp_path / "lake", "files")
     assert files.num_rows == 38
     assert files.column("shard_uri").to_pylist()[0].startswith("hf://datasets/facebook/seamless-interaction/")
-    prompts = ds.dataset(tmp_path / "lake/prompts", format="parquet").to_table()
+    prompts = read_table(tmp_path / "lake", "prompts")
     assert prompts.num_rows == len(truth.prompts)  # metadata CSVs found at the hub's release root
     for shard in truth.shards:
         for member, nbytes in media_bytes_served(hf_hub.stats, truth, shard.path).items():
@@ -81,4 +84,4 @@ def test_a_missing_http_shard_is_named_before_anything_is_written(sample_release
     with pytest.raises(SourceError, match="0099"):
         run_pipeline([good, http_server.url_for("improvised/dev/0099/0000.tar")], str(tmp_path / "lake"),
                      workers=1)
-    assert not (tmp_path / "lake" / "files").exists()
+    assert not (tmp_path / "lake").exists()

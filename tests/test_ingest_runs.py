@@ -12,12 +12,23 @@ import pytest
 from silake.lake import lease
 from silake.lake.storage import LakeStorage
 from silake.pipelines.ingest import run_pipeline
+from silake.query.connection import connect
 
 
-def snapshot(lake: Path) -> dict[str, tuple[int, str]]:
-    """Every file in the lake: mtime and content hash."""
+def data_files(lake: Path) -> dict[str, tuple[int, str]]:
+    """Every data file of the lake: mtime and content hash."""
     return {str(p.relative_to(lake)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(lake.rglob("*")) if p.is_file()}
+            for p in sorted((lake / "main").rglob("*.parquet"))}
+
+
+def snapshot_ids(lake: Path) -> list[int]:
+    with connect(str(lake)) as con:
+        return [r[0] for r in con.sql("SELECT snapshot_id FROM ducklake_snapshots('lake')").fetchall()]
+
+
+def count(lake: Path, sql: str, snapshot: int | None = None) -> int:
+    with connect(str(lake), snapshot=snapshot) as con:
+        return con.sql(sql).fetchone()[0]
 
 
 @pytest.fixture
@@ -35,38 +46,46 @@ def test_multiprocessing_run_then_idempotent_and_incremental_reruns(sample_relea
     first, totals = run_pipeline([str(release_copy)], str(lake), workers=2)
     assert (first.shards_processed, first.files, first.quarantined_samples) == (11, 38, 0)
     assert totals["files"] == 38 and totals["frames"] == sum(f.n_frames for f in truth.files)
-    assert not (lake / "_lease.json").exists()
-    before = snapshot(lake)
-    assert "lake.duckdb" in before
+    assert not (lake / "_lease.json").exists() and not (lake / "_staging").exists()
+    before, snaps = data_files(lake), snapshot_ids(lake)
+    first_snapshot = snaps[-1]
+    assert count(lake, "SELECT count(*) FROM files") == 38
 
-    # 2. same sources again: nothing to do, no file touched
+    # 2. same sources again: nothing to do, no data file touched, no new snapshot
     again, _ = run_pipeline([str(release_copy)], str(lake), workers=1)
     assert (again.shards_total, again.shards_skipped, again.shards_processed) == (11, 11, 0)
-    assert snapshot(lake) == before
+    assert data_files(lake) == before and snapshot_ids(lake) == snaps
 
-    # 3. a new shard appears (in the archive-number gap): only it is processed
+    # 3. a new shard appears (in the archive-number gap): only it is processed, in one new snapshot
     new = release_copy / "improvised/train/0000/0002.tar"
     shutil.copy(release_copy / "improvised/train/0000/0000.tar", new)
     inc, _ = run_pipeline([str(release_copy)], str(lake), workers=1)
     assert (inc.shards_processed, inc.shards_skipped) == (1, 11)
-    after = snapshot(lake)
-    changed = {k for k in before if before[k] != after.get(k)}
-    assert changed == set(), changed  # old shards' files and the catalog untouched
-    added = set(after) - set(before)
-    assert {a.split("/")[0] for a in added if a.endswith("0000-0002.parquet")} == {
-        "files", "frames", "hypernet", "transcript_segments", "transcript_words", "vad_segments",
-        "annotations", "quarantine", "ingest_shards"}
+    after = data_files(lake)
+    assert {k for k in before if before[k] != after.get(k)} == set()  # old shards' files untouched
+    added = {k.split("/")[1] for k in set(after) - set(before)}
+    assert {k.rsplit("/", 1)[1].split("-")[1] for k in set(after) - set(before)} == {"0002"}
+    assert {"files", "frames", "hypernet", "transcript_segments", "transcript_words", "vad_segments"} <= added
+    assert count(lake, "SELECT count(*) FROM files") == 38 + 4
 
-    # 4. a shard changes (size/etag): it is re-processed, in place
+    # 4. a shard changes (size/etag): it is re-processed and its rows replaced, not duplicated
     changed_shard = release_copy / "improvised/dev/0000/0001.tar"
     changed_shard.write_bytes(changed_shard.read_bytes() + b"\0" * 10240)
     ch, _ = run_pipeline([str(release_copy)], str(lake), workers=1)
-    assert ch.shards_processed == 1 and ch.files == truth.shards[[s.path for s in truth.shards].index(
-        "improvised/dev/0000/0001.tar")].n_samples
+    n_changed = truth.shards[[s.path for s in truth.shards].index("improvised/dev/0000/0001.tar")].n_samples
+    assert ch.shards_processed == 1 and ch.files == n_changed
+    assert count(lake, "SELECT count(*) FROM files") == 38 + 4
+    assert count(lake, "SELECT count(*) FROM files WHERE shard_key = '0000-0001' AND split = 'dev'") == n_changed
 
-    # 5. --full-refresh redoes everything
+    # 5. --full-refresh redoes everything; every table holds each row once
     full, _ = run_pipeline([str(release_copy)], str(lake), workers=1, full_refresh=True)
     assert (full.shards_processed, full.shards_skipped, full.files) == (12, 0, 38 + 4)
+    assert count(lake, "SELECT count(*) FROM files") == 38 + 4
+    assert count(lake, "SELECT count(*) FROM frames") == sum(f.n_frames for f in truth.files) + sum(
+        f.n_frames for f in truth.files if f.shard == "improvised/train/0000/0000.tar")
+    # time travel: the lake as the first run left it
+    assert count(lake, "SELECT count(*) FROM files", snapshot=first_snapshot) == 38
+    assert count(lake, "SELECT count(*) FROM ingest_shards", snapshot=first_snapshot) == 11
 
 
 def test_a_second_writer_is_refused_while_the_lease_is_held(release_copy, tmp_path) -> None:
@@ -74,7 +93,7 @@ def test_a_second_writer_is_refused_while_the_lease_is_held(release_copy, tmp_pa
     lease.acquire(LakeStorage(str(lake)), "someone-else")
     with pytest.raises(lease.LeaseHeld, match="someone-else"):
         run_pipeline([str(release_copy)], str(lake), workers=1)
-    assert not (lake / "files").exists()
+    assert not (lake / "main").exists()
     lease.release(LakeStorage(str(lake)), "someone-else")
     summary, _ = run_pipeline([str(release_copy / "improvised/dev")], str(lake), workers=1)
     assert summary.shards_processed == 2

@@ -80,24 +80,31 @@ def test_join_index_is_a_left_join_on_vendor_and_id() -> None:
 
 
 def test_rejected_rows_are_quarantined_and_cleared_once_the_csv_is_fixed(tmp_path) -> None:
-    import pyarrow.parquet as pq
+    from lake_builder import read_table
 
-    from silake.lake.storage import LakeStorage
+    from silake.lake.catalog import locate_lake
+    from silake.lake.release_tables import commit_release_tables
+    from silake.lake.session import CatalogWriter
     from silake.metadata.load import load_metadata
 
     csv_path = tmp_path / "relationships.csv"
     csv_path.write_text(RELATIONSHIPS)
     lake = tmp_path / "lake"
-    load = load_metadata({"relationships": str(csv_path)}, LakeStorage(str(lake)))
-    assert load.rejected_rows == 1 and load.written == ["relationships"]
-    rejects = lake / "quarantine/label=unknown/split=unknown/metadata.parquet"
-    rows = pq.read_table(rejects).to_pylist()
-    assert [(r["scope"], r["reason_code"], r["member_name"]) for r in rows] == [
-        ("metadata_row", "csv_invalid_row", "line 4")]
-    again = load_metadata({"relationships": str(csv_path)}, LakeStorage(str(lake)))
-    assert again.written == []  # same CSV, same files: nothing rewritten
+
+    def load_and_commit():
+        load = load_metadata({"relationships": str(csv_path)})
+        with CatalogWriter(locate_lake(str(lake), must_exist=False)) as writer:
+            return load, commit_release_tables(writer, load.arrow_tables(), load.quarantine(), run_id="r-1")
+
+    load, written = load_and_commit()
+    assert load.rejected_rows == 1 and written == ["quarantine", "relationships"]
+    rows = read_table(lake, "quarantine").to_pylist()
+    assert [(r["scope"], r["reason_code"], r["member_name"], r["label"], r["split"], r["shard_key"])
+            for r in rows] == [("metadata_row", "csv_invalid_row", "line 4", "unknown", "unknown", "metadata")]
+    _, written = load_and_commit()
+    assert written == []  # same CSV, same content: nothing rewritten, no snapshot
     csv_path.write_text(RELATIONSHIPS.replace("03,1806", "V03,1806"))
-    fixed = load_metadata({"relationships": str(csv_path)}, LakeStorage(str(lake)))
-    assert fixed.rejected_rows == 0 and fixed.written == ["relationships"]
-    assert pq.read_table(rejects).num_rows == 0
-    assert pq.read_table(lake / "relationships/relationships.parquet").num_rows == 3
+    fixed, written = load_and_commit()
+    assert fixed.rejected_rows == 0 and written == ["quarantine", "relationships"]
+    assert read_table(lake, "quarantine").num_rows == 0
+    assert read_table(lake, "relationships").num_rows == 3

@@ -94,6 +94,11 @@ class Sample:
         return self.wav_samples / 48000 if self.wav_samples else float(self.n_frames / FPS[self.vendor])
 
     @property
+    def fps(self) -> float:
+        """The measured frame rate (T / wav duration) where the wav has samples, else the nominal one."""
+        return self.n_frames / (self.wav_samples / 48000) if self.wav_samples else float(FPS[self.vendor])
+
+    @property
     def words(self) -> list[dict]:
         return [w for seg in self.obj["metadata:transcript"] for w in seg["words"]]
 
@@ -653,6 +658,8 @@ def test_expected_rows_match_what_was_written(samples: list[Sample], truth: Rele
             "transcript_words": sum(len(s.words) for s in chosen),
             "vad_segments": sum(len(s.obj["metadata:vad"]) for s in chosen),
             "annotations": sum(len(s.annotations) for s in chosen),
+            "emotion_seconds": sum(len({int(i // s.fps) for i in range(s.n_frames)}) for s in chosen
+                                   if "movement:is_valid" in s.arrays),
         }
 
     assert truth.expected_rows() == rows(samples)

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,16 +26,19 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from lake_builder import ShardData, write_lake
 
-from silake.query.catalog import CATALOG_FILE, write_catalog
-from silake.query.connection import S3Settings, connect, httpfs_extension_path
+from silake.decode.frame_stats import emotion_seconds_batch, frame_facts
+from silake.decode.npz import NpzFeatures
+from silake.lake.layout import CATALOG_FILE
+from silake.lake.session import S3Settings
+from silake.query.connection import connect
 from silake.query.render import render
-from silake.query.views import sql_files, table_glob
+from silake.query.views import sql_files
 from silake.sample import truth
 from silake.schemas.catalogue import FRAME_FEATURES
-from silake.schemas.ids import make_file_id
+from silake.schemas.ids import make_file_id, parse_file_id
 from silake.schemas.release import EMOTION_CLASSES, WAV_SAMPLE_RATE, nominal_fps
 from silake.schemas.tables import TABLES
 
@@ -251,8 +255,9 @@ MISSING_SESSIONS = {("01", "0019")}
 I1 = "V00_S0001_I00000001"
 
 
-def _frames_columns(spec: Spec) -> dict[str, pa.Array]:
-    """The per-frame feature columns of one file: zeros, except the planted validity/sentinel/emotion."""
+def _frames_arrays(spec: Spec) -> dict[str, np.ndarray]:
+    """The per-frame feature arrays of one file (by lake column): zeros, except the planted validity,
+    sentinel and emotion values."""
     n = spec.frames
     arrays = {f.column: np.zeros((n, *f.value_shape), dtype=f.np_dtype) for f in FRAME_FEATURES}
     idx = np.arange(n)
@@ -268,6 +273,19 @@ def _frames_columns(spec: Spec) -> dict[str, pa.Array]:
             arrays["movement_emotion_arousal"][i] = arousal
             arrays["movement_emotion_scores"][i] = logits
             arrays["movement_is_valid"][i] = valid
+    return arrays
+
+
+def _features(spec: Spec) -> NpzFeatures:
+    """The file's arrays as the npz decoder hands them over (by npz key), for the ingest-time aggregates."""
+    n, arrays = spec.frames, _frames_arrays(spec)
+    by_key = {f.key: arrays[f.column].reshape(n, *f.frame_shape) for f in FRAME_FEATURES
+              if spec.movement or f.group != "movement"}
+    return NpzFeatures(n, by_key, spec.movement, n // 15 if spec.movement else 0)
+
+
+def _frames_columns(spec: Spec) -> dict[str, pa.Array]:
+    n, arrays = spec.frames, _frames_arrays(spec)
     out = {}
     for f in FRAME_FEATURES:
         typ = TABLES["frames"].schema.field(f.column).type
@@ -325,6 +343,7 @@ def _rows(spec: Spec, index: int) -> dict[str, list[dict]]:
         "extraversion": 3.0 if participant else None, "has_relationship_row": relationship,
         "relationship": "familiar" if relationship else None,
         "relationship_detail": "friends" if relationship else None, "run_id": "test",
+        **frame_facts(_features(spec)),
     }
     return {
         "files": [files_row],
@@ -342,9 +361,15 @@ def _rows(spec: Spec, index: int) -> dict[str, list[dict]]:
     }
 
 
+def _fps(spec: Spec) -> float:
+    """t_s = frame_idx / fps: the measured fps where the file has audio, else the nominal one."""
+    n = spec.frames
+    return n / (spec.wav_samples / WAV_SAMPLE_RATE) if spec.wav_samples and n else float(spec.fps)
+
+
 def _frames_table(spec: Spec) -> pa.Table:
-    n, schema = spec.frames, TABLES["frames"].schema
-    fps = n / (spec.wav_samples / WAV_SAMPLE_RATE) if spec.wav_samples else float(spec.fps)
+    n, schema = spec.frames, TABLES["frames"].sample_schema
+    fps = _fps(spec)
     cols = {name: pa.array([value] * n, pa.string()) for name, value in _keys(spec).items()}
     cols["frame_idx"] = pa.array(np.arange(n, dtype=np.int32))
     cols["t_s"] = pa.array(np.arange(n) / fps)
@@ -357,20 +382,19 @@ def build_lake(root: Path, *, with_filelist: bool = True) -> Path:
     partitions: dict[tuple[str, str], list[Spec]] = {}
     for spec in SPECS:
         partitions.setdefault((spec.label, spec.split), []).append(spec)
+    shards = []
     for (label, split), specs in partitions.items():
-        rows: dict[str, list[dict]] = {name: [] for name, t in TABLES.items() if t.per_shard}
+        rows: dict[str, list[dict]] = {name: [] for name in ("files", "transcript_segments", "transcript_words",
+                                                             "vad_segments", "annotations")}
         for i, spec in enumerate(specs):
             for name, table_rows in _rows(spec, i).items():
                 rows[name] += table_rows
-        rows["ingest_shards"] = [{"shard_uri": f"/release/{label}/{split}/0000/0000.tar",
-                                  "shard_key": "0000-0000", "batch_idx": 0, "archive_idx": 0, "status": "ok",
-                                  "files_rows": len(specs), "run_id": "test"}]
-        tables = {name: pa.Table.from_pylist(r, schema=TABLES[name].schema) for name, r in rows.items()}
+        tables = {name: pa.Table.from_pylist(r, schema=TABLES[name].sample_schema) for name, r in rows.items()}
         tables["frames"] = pa.concat_tables([_frames_table(s) for s in specs])
-        for name, table in tables.items():
-            path = root / name / f"label={label}" / f"split={split}" / "0000-0000.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path)
+        tables["emotion_seconds"] = pa.Table.from_batches([
+            emotion_seconds_batch(_features(s), parse_file_id(s.file_id), _fps(s)) for s in specs])
+        shards.append(ShardData(label, split, "0000-0000", f"/release/{label}/{split}/0000/0000.tar", tables,
+                                run_id="20260101T000000Z-test0001"))
 
     people = sorted({(s.vendor, s.participant) for s in SPECS + FILELIST_ONLY} - MISSING_PARTICIPANTS)
     sessions = sorted({(s.vendor, s.session) for s in SPECS + FILELIST_ONLY} - MISSING_SESSIONS)
@@ -392,10 +416,8 @@ def build_lake(root: Path, *, with_filelist: bool = True) -> Path:
             {**_keys(s), "label": s.label, "split": s.split, "batch_idx": 0, "archive_idx": 0,
              "has_imitator_movement": s.movement, "has_annotation_1p": False, "has_annotation_3p": True}
             for s in SPECS + FILELIST_ONLY]
-    for name, table_rows in release_tables.items():
-        path = root / name / f"{name}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(table_rows, schema=TABLES[name].schema), path)
+    release = {name: pa.Table.from_pylist(r, schema=TABLES[name].schema) for name, r in release_tables.items()}
+    write_lake(root, shards, release)
     return root
 
 
@@ -425,17 +447,17 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_sql_files_come_in_layers_with_a_header() -> None:
+def test_sql_files_come_in_layers_with_a_header(con: duckdb.DuckDBPyConnection) -> None:
     files = sql_files()
     assert [f.layer for f in files] == sorted((f.layer for f in files), key=("base", "analytics", "qa").index)
     for f in files:
         assert f.text.startswith("--"), f"{f.layer}/{f.name} has no header comment"
-    base = {f.stem for f in files if f.layer == "base"}
-    assert set(TABLES) <= base
-    for f in files:
-        if f.table is not None:  # the view reads where the lake writes (and where the presence check looks)
-            assert f"lake_path('{table_glob(f.table)}')" in f.text
-            assert f.table.per_shard == ("hive_partitioning = true" in f.text)
+    assert [f.name for f in files if f.layer == "base"] == ["00_macros.sql"]  # the tables are the catalog's
+    tables = {r[0]: r[1] for r in con.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()}
+    assert tables == {name: t.description for name, t in TABLES.items()}
+    for name, t in TABLES.items():  # every column declared once, in schemas/tables.py
+        assert con.sql(f"FROM lake.main.{name} LIMIT 0").columns == list(t.columns), name
 
 
 def test_flag_definitions_cover_every_flag(con: duckdb.DuckDBPyConnection) -> None:
@@ -532,18 +554,27 @@ def test_thresholds_are_read_from_the_view(lake: Path) -> None:
     assert low_pose == {"V03_S0026_I00000026_P2601", "V03_S0026_I00000026_P2602"}
 
 
-def test_a_missing_table_becomes_an_empty_view(tmp_path: Path) -> None:
+def test_a_table_without_rows_is_empty_and_qa_never_reads_frames(tmp_path: Path) -> None:
     lake = build_lake(tmp_path / "lake", with_filelist=False)
     with connect(str(lake)) as c:
         assert c.sql("SELECT count(*) FROM filelist").fetchone() == (0,)
-        assert c.sql("FROM filelist").columns == [f.name for f in TABLES["filelist"].schema]
+        assert c.sql("FROM filelist").columns == list(TABLES["filelist"].columns)
         alone = {r[0] for r in c.sql("SELECT file_id FROM qa_flags WHERE flag = 'no_partner'").fetchall()}
+        before = set(c.sql(QA_QUERY).fetchall())
     # without filelist.csv the partner that was never ingested is unknown
     assert alone == {"V02_S0020_I00000020_P2001", "V01_S0021_I00000021_P2101"}
-    shutil.rmtree(lake / "frames")
+    frames = sorted((lake / "main" / "frames").rglob("*.parquet"))
+    assert len(frames) == len({(s.label, s.split) for s in SPECS})
+    for path in frames:  # the frames data files made unreadable
+        path.write_bytes(b"not parquet any more")
     with connect(str(lake)) as c:
-        assert "label" in c.sql("FROM frames").columns
-        assert c.sql("SELECT count(*) FROM qa_flags WHERE flag = 'low_pose_validity'").fetchone() == (0,)
+        with pytest.raises(duckdb.Error):
+            c.sql("SELECT sum(frame_idx) FROM frames").fetchall()
+        assert set(c.sql(QA_QUERY).fetchall()) == before  # every QA view still answers, unchanged
+        assert {r[0] for r in c.sql("SELECT file_id FROM qa_flags WHERE flag = 'low_pose_validity'")
+                .fetchall()} == {"V03_S0026_I00000026_P2601"}
+        assert c.sql("SELECT count(*) FROM emotion_per_second").fetchone()[0] > 0
+        assert c.sql("SELECT count(*) FROM qa_summary").fetchone()[0] > 0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -582,7 +613,11 @@ def test_speech_activity(con: duckdb.DuckDBPyConnection) -> None:
     (empty,) = rows(con, "FROM speech_activity WHERE file_id = 'V02_S0003_I00000003_P0301'")
     assert (empty["n_vad_segments"], empty["speaking_s"], empty["speaking_ratio"]) == (0, 0, 0)
     assert empty["words_per_speaking_minute"] is None
-    assert con.sql("SELECT count(*) FROM speech_activity").fetchone() == (len(SPECS),)
+    # one row per file id: the file listed in two splits (duplicate_file_id) is counted once
+    assert con.sql("SELECT count(*) FROM speech_activity").fetchone() == (len({s.file_id for s in SPECS}),)
+    dup = "V00_S0017_I00000017_P1701"
+    assert con.sql(f"SELECT count(*) FROM speech_activity WHERE file_id = '{dup}'").fetchone() == (1,)
+    assert con.sql(f"SELECT count(*) FROM files WHERE file_id = '{dup}'").fetchone() == (2,)
 
 
 def test_turns(con: duckdb.DuckDBPyConnection) -> None:
@@ -633,9 +668,13 @@ def test_emotion_per_second(con: duckdb.DuckDBPyConnection) -> None:
         assert r["mean_valence"] == pytest.approx(0.1 * s, abs=1e-6)
         assert r["mean_arousal"] == pytest.approx(-0.2 * s, abs=1e-6)
     assert eps[3]["mean_emotion_scores"] == pytest.approx([0, 0, 0, 0, 20 / 30, 0, 0, 1.0])
-    # movement files only (vendor 00 here); the duplicated file id has two copies
+    # movement files only (vendor 00 here); the duplicated file id is counted once
     files = {r[0] for r in con.sql("SELECT DISTINCT file_id FROM emotion_per_second").fetchall()}
     assert files == {s.file_id for s in SPECS if s.movement and s.frames}
+    per_file = dict(con.sql("SELECT file_id, count(*) FROM emotion_per_second GROUP BY ALL").fetchall())
+    assert per_file["V00_S0017_I00000017_P1701"] == 10  # 10 s once, not twice
+    assert con.sql("SELECT count(*) FROM emotion_seconds WHERE file_id = 'V00_S0017_I00000017_P1701'"
+                   ).fetchone() == (20,)  # both copies stay in the table
 
 
 def test_vendor_summary(con: duckdb.DuckDBPyConnection) -> None:
@@ -656,12 +695,14 @@ def test_vendor_summary(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_label_and_split_filters_prune_files(con: duckdb.DuckDBPyConnection) -> None:
-    plan = con.sql("EXPLAIN SELECT file_id FROM files WHERE split = 'test'").fetchall()[0][1]
+    def files_read(sql: str) -> int:
+        plan = con.sql(f"EXPLAIN ANALYZE {sql}").fetchall()[0][1]
+        return sum(int(n) for n in re.findall(r"Total Files Read: (\d+)", plan))
+
     n_partitions = len({(s.label, s.split) for s in SPECS})
-    assert f"Scanning Files: 2/{n_partitions}" in plan
-    plan = con.sql("EXPLAIN SELECT start_s FROM vad_segments WHERE label = 'naturalistic' "
-                   "AND split = 'dev'").fetchall()[0][1]
-    assert f"Scanning Files: 1/{n_partitions}" in plan
+    assert files_read("SELECT file_id FROM files") == n_partitions  # one shard per partition
+    assert files_read("SELECT file_id FROM files WHERE split = 'test'") == 2
+    assert files_read("SELECT start_s FROM vad_segments WHERE label = 'naturalistic' AND split = 'dev'") == 1
 
 
 def test_s3_secret_from_the_aws_environment() -> None:
@@ -753,34 +794,38 @@ def test_silake_sql_opens_the_duckdb_shell_with_the_views(lake: Path) -> None:
     assert out.stdout.strip().splitlines()[-2:] == ["n", str(len(expected_flags()))]
 
 
-def test_catalog_works_in_the_plain_duckdb_cli(lake: Path, tmp_path: Path) -> None:
-    uri = write_catalog(str(lake))
-    assert uri == str(lake / CATALOG_FILE)
-    # a fresh process, another working directory, no silake involved: the DuckDB CLI alone
-    out = run([DUCKDB_CLI, "-readonly", "-csv", uri, "-c", QA_QUERY], cwd=tmp_path)
+def test_the_plain_duckdb_cli_attaches_the_lake_with_one_command(lake: Path, tmp_path: Path) -> None:
+    # silake once installed the extensions from their pip packages into DuckDB's extension directory
+    connect(str(lake)).close()
+    # a fresh process in the lake's directory, no silake involved: the DuckDB CLI alone, the documented command
+    attach = "ATTACH 'ducklake:sqlite:ducklake.sqlite' AS lake (READ_ONLY); USE lake;"
+    out = run([DUCKDB_CLI, "-csv", "-c", f"{attach} {QA_QUERY}"], cwd=lake)
     assert out.returncode == 0, out.stderr
     parsed = {tuple(r) for r in csv.reader(io.StringIO(out.stdout))} - {("label", "split", "file_id", "flag")}
     assert parsed == expected_flags()
-    out = run([DUCKDB_CLI, "-readonly", "-csv", uri, "-c",
-               f"SELECT n_turns, n_backchannels FROM turns WHERE interaction_key = '{I1}'"], cwd=tmp_path)
+    out = run([DUCKDB_CLI, "-csv", "-c",
+               f"{attach} SELECT n_turns, n_backchannels FROM turns WHERE interaction_key = '{I1}'"], cwd=lake)
     assert out.stdout.splitlines() == ["n_turns,n_backchannels", "5,1"]
-    # views only: no table holds data
-    with duckdb.connect(uri, read_only=True) as c:
-        assert c.sql("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)
-        assert c.sql("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone()[0] > 20
-    assert os.path.getsize(uri) < 2_000_000
+    # from anywhere: the root as DATA_PATH
+    anywhere = (f"ATTACH 'ducklake:sqlite:{lake / CATALOG_FILE}' AS lake (DATA_PATH '{lake}/', "
+                "OVERRIDE_DATA_PATH true, READ_ONLY); USE lake; SELECT count(*) FROM files")
+    out = run([DUCKDB_CLI, "-csv", "-c", anywhere], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == str(len(SPECS))
 
 
-def test_catalog_follows_a_moved_lake_with_set_variable(lake: Path, tmp_path: Path) -> None:
+def test_a_copied_lake_reads_its_own_files(lake: Path, tmp_path: Path) -> None:
     moved = tmp_path / "moved"
     shutil.copytree(lake, moved)
-    uri = write_catalog(str(moved))
-    shutil.rmtree(moved / "files" / "label=improvised")  # the baked root is the one read
-    out = run([DUCKDB_CLI, "-readonly", "-csv", uri, "-c", "SELECT count(*) FROM files"])
-    assert out.stdout.splitlines()[-1] == str(sum(s.label == "naturalistic" for s in SPECS))
-    out = run([DUCKDB_CLI, "-readonly", "-csv", uri, "-c",
-               f"SET VARIABLE lake_root = '{lake}'; SELECT count(*) FROM files"])
-    assert out.stdout.splitlines()[-1] == str(len(SPECS))
+    for path in (moved / "main" / "files").glob("label=improvised"):
+        shutil.rmtree(path)  # the copy's own files are the ones read: improvised files are gone from it
+    with pytest.raises(duckdb.Error), connect(str(moved)) as c:
+        c.sql("SELECT count(*) FROM files WHERE label = 'improvised' AND n_frames >= 0").fetchall()
+    with connect(str(moved)) as c:
+        n = c.sql("SELECT count(*) FROM files WHERE label = 'naturalistic' AND n_frames >= 0").fetchone()[0]
+    assert n == sum(s.label == "naturalistic" for s in SPECS)
+    with connect(str(lake)) as c:  # the original is untouched
+        assert c.sql("SELECT count(*) FROM files WHERE n_frames >= 0").fetchone()[0] == len(SPECS)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -829,13 +874,14 @@ def s3_lake(lake: Path, s3_env: dict[str, str]) -> str:
     fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_env["AWS_ENDPOINT_URL"]})
     bucket = f"silake-sql-{uuid.uuid4().hex[:8]}"
     fs.mkdir(bucket)
-    for path in lake.rglob("*.parquet"):
-        fs.put_file(str(path), f"{bucket}/lake/{path.relative_to(lake).as_posix()}")
+    for path in lake.rglob("*"):  # the whole lake, catalog included, copied as is
+        if path.is_file() and not path.name.endswith(("-wal", "-shm")):
+            fs.put_file(str(path), f"{bucket}/lake/{path.relative_to(lake).as_posix()}")
     return f"s3://{bucket}/lake"
 
 
-def test_s3_lake_through_silake_query(s3_lake: str, s3_env: dict[str, str]) -> None:
-    env = {**os.environ, **s3_env}
+def test_s3_lake_through_silake_query(s3_lake: str, s3_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**os.environ, **s3_env, "SILAKE_CACHE_DIR": str(tmp_path / "cache")}
     out = run([SILAKE, "query", "--lake", s3_lake, "--format", "csv", QA_QUERY], env=env)
     assert out.returncode == 0, out.stderr
     parsed = {tuple(r) for r in csv.reader(io.StringIO(out.stdout))} - {("label", "split", "file_id", "flag")}
@@ -843,6 +889,7 @@ def test_s3_lake_through_silake_query(s3_lake: str, s3_env: dict[str, str]) -> N
     out = run([SILAKE, "query", "--lake", s3_lake, "--format", "csv",
                f"SELECT n_turns FROM turns WHERE interaction_key = '{I1}'"], env=env)
     assert out.stdout.splitlines() == ["n_turns", "5"]
+    assert len(list((tmp_path / "cache").rglob("*.sqlite"))) == 1  # the catalog downloaded once
 
 
 def test_s3_lake_through_the_duckdb_shell(s3_lake: str, s3_env: dict[str, str]) -> None:
@@ -852,17 +899,19 @@ def test_s3_lake_through_the_duckdb_shell(s3_lake: str, s3_env: dict[str, str]) 
     assert out.stdout.strip().splitlines()[-2:] == ["n", str(len(expected_flags()))]
 
 
-def test_s3_catalog_attached_from_the_duckdb_cli(s3_lake: str, s3_env: dict[str, str],
-                                                 tmp_path: Path) -> None:
-    uri = write_catalog(s3_lake)
-    assert uri == f"{s3_lake}/{CATALOG_FILE}"
+def test_s3_lake_attached_from_the_plain_duckdb_cli(s3_lake: str, s3_env: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_env["AWS_ENDPOINT_URL"]})
+    fs.get_file(f"{s3_lake.removeprefix('s3://')}/{CATALOG_FILE}", str(tmp_path / CATALOG_FILE))
     port = s3_env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
     init = tmp_path / "init.sql"
-    init.write_text(  # what a user without silake types: httpfs, a secret, then the catalog
-        f".mode trash\nLOAD '{httpfs_extension_path()}';\n"
-        f"CREATE SECRET (TYPE s3, KEY_ID 'testing', SECRET 'testing', REGION 'us-east-1', "
+    init.write_text(  # what a user without silake types: a secret, the catalog copy, the data on S3
+        f".mode trash\nCREATE SECRET (TYPE s3, KEY_ID 'testing', SECRET 'testing', REGION 'us-east-1', "
         f"ENDPOINT '127.0.0.1:{port}', URL_STYLE 'path', USE_SSL false);\n"
-        f"ATTACH '{uri}' AS lake (READ_ONLY);\nUSE lake;\n.mode csv\n")
+        f"ATTACH 'ducklake:sqlite:{CATALOG_FILE}' AS lake (DATA_PATH '{s3_lake}/', OVERRIDE_DATA_PATH true, "
+        "READ_ONLY);\nUSE lake;\n.mode csv\n")
     out = run([DUCKDB_CLI, "-init", str(init), "-csv", "-c", QA_QUERY], cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     parsed = {tuple(r) for r in csv.reader(io.StringIO(out.stdout))} - {("label", "split", "file_id", "flag")}

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 MIRRORED = {
     "sources": "sources",  # positional SOURCE... (nargs="+")
     "lake": "lake",
+    "catalog": "catalog",
     "metadata": "metadata",
     "full_refresh": "full_refresh",  # store_true flag <- BOOLEAN parameter "true"/"false"
 }
@@ -107,6 +108,9 @@ def to_cli_argv(argv: Sequence[str], environ: dict[str, str] | None = None) -> l
         raise TemplateArgumentError("template parameter lake is required")
 
     cli = ["ingest", *sources, "--lake", lake]
+    catalog = params.get("catalog", "").strip()
+    if catalog:
+        cli += ["--catalog", catalog]
     metadata = params.get("metadata", "").strip()
     if metadata:
         cli += ["--metadata", metadata]

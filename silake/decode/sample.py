@@ -26,6 +26,7 @@ from .errors import (
     Reject,
 )
 from .features import frames_batch, hypernet_batch
+from .frame_stats import emotion_seconds_batch, frame_facts
 from .mp4 import Mp4Info, probe_mp4
 from .npz import decode_npz
 from .sample_json import decode_json, json_batches, json_facts
@@ -37,9 +38,10 @@ class DecodedSample:
     """Everything the decoding layer derives from one accepted sample.
 
     `facts`: the `files` columns known here (the ingest adds shard, batch, metadata and run columns).
-    `batches`: table name → record batch with exactly that table's schema (frames, hypernet,
-    transcript_segments, transcript_words, vad_segments, annotations). `media_problems`: malformed wav/mp4
-    headers, each to be recorded as a quarantine row of scope 'member' (the sample itself is kept).
+    `batches`: table name → record batch with exactly that table's sample schema (frames, hypernet,
+    transcript_segments, transcript_words, vad_segments, annotations, emotion_seconds).
+    `media_problems`: malformed wav/mp4 headers, each to be recorded as a quarantine row of scope 'member'
+    (the sample itself is kept).
     """
 
     keys: FileKeys
@@ -150,6 +152,7 @@ def decode_sample(
         "frames": frames_batch(features, keys, rate),
         "hypernet": hypernet_batch(features, keys, rate),
         **json_batches(doc, keys),
+        "emotion_seconds": emotion_seconds_batch(features, keys, rate),
     }
     facts: dict[str, object] = {
         "n_frames": n_frames,
@@ -160,6 +163,7 @@ def decode_sample(
         "has_movement": features.has_movement,
         "n_hypernet": features.n_hypernet,
         "n_nonfinite_values": features.nonfinite_values,
+        **frame_facts(features),
         **json_facts(doc),
         **_wav_facts(wav, wm is not None and wm.size > 0),
         **_mp4_facts(mp4, mm is not None and mm.size > 0),

@@ -37,7 +37,7 @@ def format_result(r: ExportResult) -> str:
         rows = ", ".join(f"{k} {v}" for k, v in c["rows"].items())
         lines = [f"exported {r.samples} files as Parquet ({r.files} files, {_human(r.bytes)}) at {r.out} "
                  f"in {r.seconds:.2f} s", f"  rows: {rows}"]
-    lines.append(f"  manifest: {r.out.rstrip('/')}/manifest.json")
+    lines.append(f"  manifest: {r.out.rstrip('/')}/manifest.json (lake snapshot {r.manifest['lake']['snapshot']})")
     return "\n".join(lines)
 
 
@@ -52,7 +52,7 @@ def run_export(args: argparse.Namespace) -> int:
             args.lake, args.where, args.out, format=args.format, members=args.members,
             shard_size=args.shard_size, keep_pairs=not args.no_keep_pairs, overwrite=args.overwrite,
             progress=not args.no_progress and sys.stderr.isatty(),
-            jobs=args.jobs, warn=warn,
+            jobs=args.jobs, warn=warn, snapshot=args.snapshot, catalog=args.catalog,
         )
     except ExportError as exc:
         print(f"silake export: {exc}", file=sys.stderr)

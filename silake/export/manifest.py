@@ -4,7 +4,8 @@ Deterministic: no timestamps, no output path, keys sorted, lists in export order
 the same lake gives the same manifest. Layout (format "silake-export/1"):
 
     format, kind ("webdataset" | "parquet"), silake_version, predicate,
-    lake: {uri, run_ids (of the selected files), ingest_run_ids (every ingest_shards row)},
+    lake: {uri, snapshot (read for the whole export), run_ids (of the selected files),
+           ingest_run_ids (every ingest_shards row)},
     options: {members, shard_size, keep_pairs} | {part_size, tables},
     selection: {files_in_lake, files_selected, duplicates_skipped: [...], warnings: [...]},
     counts: {...}, shards: [...] | tables: {...},
@@ -46,7 +47,7 @@ def _header(selection: Selection, kind: str) -> dict[str, Any]:
         "kind": kind,
         "silake_version": _version(),
         "predicate": selection.predicate,
-        "lake": {"uri": selection.lake, "run_ids": selection.run_ids,
+        "lake": {"uri": selection.lake, "snapshot": selection.snapshot, "run_ids": selection.run_ids,
                  "ingest_run_ids": selection.ingest_run_ids},
         "selection": {
             "files_in_lake": selection.files_in_lake,

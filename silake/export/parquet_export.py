@@ -2,8 +2,9 @@
 
     OUT/<table>/label=<label>/split=<split>/part-000000.parquet
 
-Only the lake files of the selection's source shards are read, and in them only the selected copy of each
-file (a file id listed twice in the lake is exported once, like in the WebDataset format). Rows are ordered
+The rows are read through the catalog (files pruned by partition and by their file_id statistics), only
+the selected copy of each file (a file id listed twice in the lake is exported once, like in the WebDataset
+format, matched by its shard_key). Rows are ordered
 by (interaction_key, file_id, the table's own index), streamed out of DuckDB in bounded batches, cast to the
 lake's schema (`silake.schemas.tables`) and written with the lake's Parquet options; a part is closed once
 it reaches `part_size` bytes. Same lake and predicate: same bytes.
@@ -23,11 +24,9 @@ import pyarrow.parquet as pq
 from silake.export.errors import BadInput
 from silake.export.output import OutputTarget
 from silake.export.selection import Selection, sql_identifier
-from silake.lake.layout import shard_table_path
 from silake.lake.parquet import ROW_GROUP_BYTES, writer_options
+from silake.lake.session import sql_literal
 from silake.lake.shard_writer import NULLABLE_FSL_TABLES
-from silake.lake.storage import LakeStorage
-from silake.query.connection import sql_literal
 from silake.schemas.tables import SAMPLE_TABLES, TABLES
 
 #: Row order within a (table, partition), after interaction_key and file_id.
@@ -39,6 +38,7 @@ TABLE_ORDER: dict[str, tuple[str, ...]] = {
     "transcript_words": ("segment_idx", "word_idx"),
     "vad_segments": ("vad_idx",),
     "annotations": ("kind", "annotation_idx"),
+    "emotion_seconds": ("second",),
 }
 PART_NAME = "part-{index:06d}.parquet"
 BATCH_BYTES = 32 << 20
@@ -134,42 +134,36 @@ class _PartWriter:
         return self.parts
 
 
-def _lake_files(lake: LakeStorage, selection: Selection, table: str
-                ) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(label, split) -> [(file_id, lake file of its source shard)] for one table."""
+def _keys(selection: Selection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(label, split) -> [(file_id, shard_key of its selected copy)]."""
     out: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for f in selection.files:
         shard = selection.shards.get(f.shard_uri)
         if shard is None:
             raise BadInput(f"no ingest_shards row for {f.shard_uri} (file {f.file_id}): the lake is "
                            "incomplete")
-        path = lake.path(shard_table_path(table, f.label, f.split, shard.shard_key))
-        if not lake.is_local:
-            path = lake.fs.unstrip_protocol(path)
-        out.setdefault((f.label, f.split), []).append((f.file_id, path))
+        out.setdefault((f.label, f.split), []).append((f.file_id, shard.shard_key))
     return out
 
 
-def _batches(con: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]],
-             existing: Callable[[str], bool]) -> Iterator[pa.RecordBatch]:
+def _batches(con: duckdb.DuckDBPyConnection, table: str, label: str, split: str,
+             keys: list[tuple[str, str]]) -> Iterator[pa.RecordBatch]:
     """The selected rows of one table in one partition, ordered, as batches of the lake schema."""
     schema = TABLES[table].schema
-    paths = sorted({p for _, p in keys if existing(p)})
-    if not paths:
-        return
-    key_table = pa.table({"file_id": [k for k, _ in keys], "path": [p for _, p in keys]})
+    key_table = pa.table({"file_id": [k for k, _ in keys], "shard_key": [s for _, s in keys]})
     con.register("_silake_export_keys", key_table)
     try:
         cols = ", ".join(f"t.{sql_identifier(c)}" for c in schema.names)
         order = ", ".join(sql_identifier(c) for c in ("interaction_key", "file_id", *TABLE_ORDER[table]))
-        path_list = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
-        sql = (f"SELECT {cols} FROM read_parquet({path_list}, filename = true, hive_partitioning = false, "
-               f"union_by_name = true) AS t SEMI JOIN _silake_export_keys AS k "
-               f"ON t.file_id = k.file_id AND t.filename = k.path ORDER BY {order}")
+        ids = ", ".join(sql_literal(k) for k in sorted({k for k, _ in keys}))
+        sql = (f"SELECT {cols} FROM {sql_identifier(table)} AS t SEMI JOIN _silake_export_keys AS k "
+               f"ON t.file_id = k.file_id AND t.shard_key = k.shard_key "
+               f"WHERE t.label = {sql_literal(label)} AND t.split = {sql_literal(split)} AND t.file_id IN ({ids}) "
+               f"ORDER BY {order}")
         rows = batch_rows(schema)
         reader = con.execute(sql).to_arrow_reader(rows)
-        for table in _rebatch(reader, rows):
-            yield from table.cast(schema).combine_chunks().to_batches()
+        for table_part in _rebatch(reader, rows):
+            yield from table_part.cast(schema).combine_chunks().to_batches()
     finally:
         con.unregister("_silake_export_keys")
 
@@ -193,17 +187,18 @@ def _rebatch(batches: Iterator[pa.RecordBatch] | pa.RecordBatchReader, rows: int
         yield pa.Table.from_batches(pending)
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, lake: LakeStorage, selection: Selection,
-                  target: OutputTarget, part_size: int, on_bytes: Callable[[int], None] | None = None,
+def export_tables(con: duckdb.DuckDBPyConnection, selection: Selection, target: OutputTarget, part_size: int,
+                  on_bytes: Callable[[int], None] | None = None,
                   tables: tuple[str, ...] = SAMPLE_TABLES) -> dict[str, list[WrittenPart]]:
     """Write every sample table restricted to the selection; returns the parts written per table."""
     written: dict[str, list[WrittenPart]] = {}
+    keys = _keys(selection)
     for table in tables:
         parts: list[WrittenPart] = []
-        for (label, split), keys in sorted(_lake_files(lake, selection, table).items()):
+        for (label, split), part_keys in sorted(keys.items()):
             prefix = f"{table}/label={label}/split={split}"
             writer = _PartWriter(target, prefix, table, part_size)
-            for batch in _batches(con, table, keys, lambda p: lake.fs.exists(p)):
+            for batch in _batches(con, table, label, split, part_keys):
                 writer.add(batch)
             new = writer.close()
             if on_bytes is not None:

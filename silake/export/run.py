@@ -22,9 +22,10 @@ from silake.export.output import MANIFEST, OutputTarget
 from silake.export.parquet_export import export_tables
 from silake.export.plan import parse_members, plan_shards, samples_without_members
 from silake.export.preflight import check_sources
-from silake.export.selection import Selection, open_lake, parse_predicate, select_files
+from silake.export.selection import Selection, parse_predicate, select_files
 from silake.export.webdataset import DEFAULT_JOBS, ByteProgress, export_shards
-from silake.lake.storage import LakeStorage
+from silake.lake.catalog import LakeError
+from silake.query.connection import connect, current_snapshot, open_lake
 
 FORMATS = ("webdataset", "parquet")
 DEFAULT_SHARD_SIZE = 1_000_000_000
@@ -53,8 +54,13 @@ class ExportResult:
 def export(lake: str, where: str, out: str, *, format: str = "webdataset",
            members: str | tuple[str, ...] = "json,npz,wav,mp4", shard_size: int = DEFAULT_SHARD_SIZE,
            keep_pairs: bool = True, overwrite: bool = False, progress: bool = False, jobs: int = DEFAULT_JOBS,
-           warn: Callable[[str], None] | None = None) -> ExportResult:
-    """Export the files `where` selects from `lake` to `out`; raises ExportError (see its exit codes)."""
+           warn: Callable[[str], None] | None = None, snapshot: int | None = None,
+           catalog: str | None = None) -> ExportResult:
+    """Export the files `where` selects from `lake` to `out`; raises ExportError (see its exit codes).
+
+    The whole export reads one snapshot of the lake: `snapshot`, else the latest when it starts (recorded
+    in the manifest), so the same predicate at the same snapshot gives the same bytes after later ingests.
+    """
     started = time.perf_counter()
     if format not in FORMATS:
         raise BadInput(f"unknown format {format!r} (choose {' or '.join(FORMATS)})")
@@ -62,11 +68,17 @@ def export(lake: str, where: str, out: str, *, format: str = "webdataset",
         raise BadInput(f"--shard-size must be positive, got {shard_size}")
     wanted = parse_members(members) if format == "webdataset" else ()
     parse_predicate(where)
-    lake_storage = LakeStorage(lake)
-    con = open_lake(lake)
     try:
-        target = OutputTarget.prepare(out, lake_storage, overwrite)
-        selection = select_files(con, where, lake_storage.uri)
+        target_lake = open_lake(lake, catalog=catalog)
+        if snapshot is None:
+            with contextlib.closing(connect(target_lake)) as latest:
+                snapshot = current_snapshot(latest)
+        con = connect(target_lake, snapshot=snapshot)
+    except LakeError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        target = OutputTarget.prepare(out, target_lake.storage, overwrite)
+        selection = select_files(con, where, target_lake.root, snapshot=snapshot)
         for w in selection.warnings:
             if warn is not None:
                 warn(w)
@@ -78,7 +90,7 @@ def export(lake: str, where: str, out: str, *, format: str = "webdataset",
                  "(see duplicates_skipped in the manifest)")
         if format == "webdataset":
             return _webdataset(selection, target, wanted, shard_size, keep_pairs, progress, jobs, started)
-        return _parquet(con, lake_storage, selection, target, shard_size, progress, started)
+        return _parquet(con, selection, target, shard_size, progress, started)
     finally:
         con.close()
 
@@ -119,12 +131,12 @@ def _webdataset(selection: Selection, target: OutputTarget, members: tuple[str, 
                         time.perf_counter() - started, manifest)
 
 
-def _parquet(con: duckdb.DuckDBPyConnection, lake: LakeStorage, selection: Selection, target: OutputTarget,
+def _parquet(con: duckdb.DuckDBPyConnection, selection: Selection, target: OutputTarget,
              part_size: int, progress: bool, started: float) -> ExportResult:
     target.clear()
     bar = ByteProgress(None, progress, desc="export parquet")
     with _all_or_nothing(target, (duckdb.Error, OSError)), contextlib.closing(bar):
-        tables = export_tables(con, lake, selection, target, part_size, on_bytes=bar.update)
+        tables = export_tables(con, selection, target, part_size, on_bytes=bar.update)
         manifest = parquet_manifest(selection, part_size, tables)
         target.publish_bytes(manifest_bytes(manifest), MANIFEST)
     counts = manifest["counts"]

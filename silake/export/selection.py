@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from silake.export.errors import BadInput, BadPredicate
-from silake.lake.storage import LakeStorage
+from silake.lake.ddl import quote as sql_identifier
 from silake.schemas.release import MEMBER_EXTENSIONS
 
 #: Columns joined on between `files` and `file_qa`.
@@ -66,6 +66,7 @@ class Selection:
     lake: str
     files: list[SelectedFile]
     files_in_lake: int
+    snapshot: int | None = None  # the lake snapshot the selection was read at
     duplicates: list[SelectedFile] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)  # distinct run_id of the selected files
     ingest_run_ids: list[str] = field(default_factory=list)  # distinct run_id of ingest_shards
@@ -78,21 +79,6 @@ class Selection:
 
 
 # -- the lake as DuckDB views -------------------------------------------------------------------------------
-def open_lake(lake_root: str) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection on the lake with every table and view of the SQL layer defined."""
-    from silake.query.connection import connect
-
-    storage = LakeStorage(lake_root)
-    if not storage.exists(storage.path("files")):
-        raise BadInput(f"no lake at {lake_root}: it has no files table (run `silake ingest` first)")
-    return connect(storage.uri)
-
-
-def sql_identifier(name: str) -> str:
-    """A quoted SQL identifier (the SQL layer has no helper for it; `sql_literal` quotes strings)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def relation_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     rows = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     return {r[0] for r in rows}
@@ -150,7 +136,8 @@ def parse_predicate(predicate: str) -> duckdb.Expression:
         raise BadPredicate(f"invalid predicate {predicate!r}: {exc}") from exc
 
 
-def select_files(con: duckdb.DuckDBPyConnection, predicate: str, lake: str = "") -> Selection:
+def select_files(con: duckdb.DuckDBPyConnection, predicate: str, lake: str = "", *,
+                 snapshot: int | None = None) -> Selection:
     """Evaluate `predicate` over one row per file; raises BadPredicate (DuckDB's message) on a bad one."""
     expr = parse_predicate(predicate)
     full_sql, run_sql = file_rows_sql(con, predicate)
@@ -178,7 +165,7 @@ def select_files(con: duckdb.DuckDBPyConnection, predicate: str, lake: str = "")
             chosen[sf.file_id] = sf
     files = sorted(chosen.values(), key=lambda f: f.order_key)
 
-    sel = Selection(predicate, lake, files, files_in_lake, duplicates)
+    sel = Selection(predicate, lake, files, files_in_lake, snapshot, duplicates)
     sel.run_ids = sorted({f.run_id for f in files if f.run_id is not None})
     sel.shards, sel.ingest_run_ids = _source_shards(con, {f.shard_uri for f in files})
     if _NONDETERMINISTIC.search(predicate):

@@ -1,25 +1,24 @@
-"""The commit log: one `ingest_shards` row per processed shard, written after all of that shard's files.
+"""The commit log: one `ingest_shards` row per shard, committed in the same catalog transaction as the
+shard's data files, so a reader sees a shard whole or not at all.
 
-A shard counts as committed when its row exists with status 'ok' or 'truncated' (the damage is in the
-bytes; re-reading the same bytes cannot help). A 'failed' shard (unreachable, or an error outside the data)
-is retried by the next run. Changed shards (other size or etag) are re-processed.
+A shard counts as committed when its row has status 'ok' or 'truncated' (the damage is in the bytes;
+re-reading the same bytes cannot help). A 'failed' shard (unreachable, or an error outside the data) keeps
+whatever an earlier run committed and is retried by the next run. Changed shards (other size or etag) are
+re-processed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
+import duckdb
 import pyarrow as pa
-import pyarrow.dataset as ds
 
-from silake.schemas.tables import INGEST_SHARDS, PARTITION_SCHEMA
-
-from .layout import shard_table_path, table_glob
-from .parquet import table_bytes
-from .storage import LakeStorage
+from silake.schemas.tables import INGEST_SHARDS
 
 DONE_STATUSES = frozenset({"ok", "truncated"})
+ShardId = tuple[str, str, str]  # (label, split, shard_key): unique in a lake
 
 
 @dataclass(frozen=True)
@@ -44,38 +43,46 @@ class CommitRecord:
     started_at: datetime
     finished_at: datetime
 
-    def to_table(self) -> pa.Table:
-        row = {f.name: getattr(self, f.name) for f in INGEST_SHARDS}
-        row["table_rows"] = sorted(self.table_rows.items())
-        return pa.Table.from_pylist([row], schema=INGEST_SHARDS)
+    @property
+    def shard_id(self) -> ShardId:
+        return (self.label, self.split, self.shard_key)
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE_STATUSES
+
+    @property
+    def balanced(self) -> bool:
+        return self.samples_seen == self.files_rows + self.quarantined_samples
+
+    def to_json(self) -> dict[str, object]:
+        out = asdict(self)
+        out["started_at"] = self.started_at.isoformat()
+        out["finished_at"] = self.finished_at.isoformat()
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> CommitRecord:
+        values = {f.name: data[f.name] for f in fields(cls)}
+        values["started_at"] = datetime.fromisoformat(str(data["started_at"]))
+        values["finished_at"] = datetime.fromisoformat(str(data["finished_at"]))
+        values["table_rows"] = {str(k): int(v) for k, v in dict(data["table_rows"]).items()}  # type: ignore[call-overload]
+        return cls(**values)  # type: ignore[arg-type]
 
 
-def write_commit(storage: LakeStorage, record: CommitRecord) -> None:
-    """Publish the shard's commit row (call only after every other file of the shard is in place)."""
-    dest = storage.path(shard_table_path("ingest_shards", record.label, record.split, record.shard_key))
-    storage.publish_bytes(table_bytes(record.to_table()), dest)
+def commit_rows(records: list[CommitRecord]) -> pa.Table:
+    """`ingest_shards` rows for `records`, with exactly the table's schema."""
+    rows = []
+    for r in records:
+        row = {f.name: getattr(r, f.name) for f in INGEST_SHARDS}
+        row["table_rows"] = sorted(r.table_rows.items())
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=INGEST_SHARDS)
 
 
-def read_commits(storage: LakeStorage) -> pa.Table:
-    """Every commit row in the lake, with its label and split (empty table for a new lake).
-
-    One dataset read: pyarrow fetches the per-shard files concurrently, which matters for thousands of
-    shards on an object store.
-    """
-    schema = pa.unify_schemas([INGEST_SHARDS, PARTITION_SCHEMA])
-    paths = sorted(storage.fs.glob(storage.path(table_glob("ingest_shards"))))
-    if not paths:
-        return schema.empty_table()
-    dataset = ds.dataset(paths, schema=schema, filesystem=storage.fs, format="parquet",
-                         partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
-                         partition_base_dir=storage.path("ingest_shards"))
-    return dataset.to_table()
-
-
-def committed_versions(storage: LakeStorage) -> dict[tuple[str, str, str], tuple[int, str | None]]:
-    """(label, split, shard_key) -> (size, etag) of every shard committed as done."""
-    out: dict[tuple[str, str, str], tuple[int, str | None]] = {}
-    for row in read_commits(storage).to_pylist():
-        if row["status"] in DONE_STATUSES:
-            out[(row["label"], row["split"], row["shard_key"])] = (row["size"], row["etag"])
-    return out
+def committed_versions(con: duckdb.DuckDBPyConnection) -> dict[ShardId, tuple[int, str | None]]:
+    """(label, split, shard_key) -> (size, etag) of every shard committed as done, read from the catalog."""
+    rows = con.execute(
+        "SELECT label, split, shard_key, size, etag FROM ingest_shards WHERE status IN ('ok', 'truncated')"
+    ).fetchall()
+    return {(label, split, key): (int(size), etag) for label, split, key, size, etag in rows}

@@ -27,6 +27,10 @@ class LeaseHeld(RuntimeError):
     """Another run holds the lake's lease."""
 
 
+class LeaseLost(RuntimeError):
+    """This run's lease is gone (expired and taken over, or deleted): it may not commit any more."""
+
+
 @dataclass(frozen=True)
 class Lease:
     run_id: str
@@ -70,6 +74,14 @@ def acquire(storage: LakeStorage, run_id: str, ttl: timedelta = DEFAULT_TTL) -> 
         raise LeaseHeld(f"lost the race for the lease of {storage.uri} to run "
                         f"{confirmed.run_id if confirmed else '?'}")
     return lease
+
+
+def verify(storage: LakeStorage, run_id: str) -> None:
+    """Raise LeaseLost unless `run_id` still holds the lease (checked before every commit)."""
+    current = _read(storage)
+    if current is None or current.run_id != run_id:
+        holder = f"run {current.run_id}" if current is not None else "nobody"
+        raise LeaseLost(f"run {run_id} lost the lease of {storage.uri} (now held by {holder}): not committing")
 
 
 def release(storage: LakeStorage, run_id: str) -> bool:

@@ -1,4 +1,4 @@
-"""`silake query`, `silake sql` and `silake qa`: the lake's views from the command line.
+"""`silake query`, `silake sql`, `silake qa` and `silake snapshots`: the lake from the command line.
 
 stdout carries results only (with --format csv: a header line and rows); errors go to stderr with a
 non-zero exit code.
@@ -18,15 +18,32 @@ from pathlib import Path
 
 import duckdb
 
-from .connection import SESSION_SQL, normalize_lake_root, open_duckdb, remote_setup_sql
+from silake.lake import extensions
+from silake.lake.catalog import LakeError
+from silake.lake.session import (
+    SESSION_SQL,
+    attach_sql,
+    catalog_extensions,
+    catalog_target,
+    remote_access_sql,
+    sql_literal,
+)
+
+from .connection import connect, open_lake
 from .render import render
-from .views import define_views, tables_present, view_script
+from .views import session_setup_sql, view_script
 
 QA_SUMMARY_SQL = "SELECT * FROM qa_summary"
-
-
-class LakeNotFound(Exception):
-    pass
+SNAPSHOTS_SQL = """
+SELECT
+    snapshot_id,
+    strftime(snapshot_time, '%Y-%m-%d %H:%M:%S') AS time_utc,
+    json_extract_string(commit_extra_info, '$.run_id') AS run_id,
+    coalesce(json_extract(commit_extra_info, '$.shards')::INTEGER, 0) AS shards,
+    commit_message AS what
+FROM ducklake_snapshots('lake')
+ORDER BY snapshot_id
+"""
 
 
 def _fail(command: str, message: object) -> int:
@@ -34,20 +51,10 @@ def _fail(command: str, message: object) -> int:
     return 1
 
 
-def _open(lake: str) -> duckdb.DuckDBPyConnection:
-    """A connection with every view, refusing a root that holds no lake table at all."""
-    root = normalize_lake_root(lake)
-    con = open_duckdb(root)
-    if not define_views(con, root):
-        con.close()
-        raise LakeNotFound(f"no lake tables under {root}")
-    return con
-
-
-def _run(command: str, lake: str, sql: str, fmt: str) -> int:
+def _run(command: str, args: argparse.Namespace, sql: str, fmt: str) -> int:
     try:
-        con = _open(lake)
-    except (LakeNotFound, duckdb.Error, OSError) as exc:
+        con = connect(args.lake, snapshot=getattr(args, "snapshot", None), catalog=getattr(args, "catalog", None))
+    except (LakeError, duckdb.Error, OSError) as exc:
         return _fail(command, exc)
     try:
         statements = con.extract_statements(sql)
@@ -66,13 +73,18 @@ def _run(command: str, lake: str, sql: str, fmt: str) -> int:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    """`silake query --lake ROOT [--format table|csv|json] "SQL"`."""
-    return _run("query", args.lake, args.sql, args.format)
+    """`silake query --lake ROOT [--snapshot N] [--format table|csv|json] "SQL"`."""
+    return _run("query", args, args.sql, args.format)
 
 
 def run_qa(args: argparse.Namespace) -> int:
     """`silake qa --lake ROOT`: qa_summary (files per flag by vendor, label and split)."""
-    return _run("qa", args.lake, QA_SUMMARY_SQL, getattr(args, "format", "table"))
+    return _run("qa", args, QA_SUMMARY_SQL, getattr(args, "format", "table"))
+
+
+def run_snapshots(args: argparse.Namespace) -> int:
+    """`silake snapshots --lake ROOT`: every snapshot - id, time, run id, shards committed, what."""
+    return _run("snapshots", args, SNAPSHOTS_SQL, getattr(args, "format", "table"))
 
 
 def duckdb_cli() -> str:
@@ -93,26 +105,29 @@ def duckdb_cli() -> str:
     raise FileNotFoundError(f"the DuckDB CLI is not installed: pip install duckdb-cli=={duckdb.__version__}")
 
 
-def shell_init_sql(lake: str) -> str:
-    """The init script of `silake sql`: httpfs and the S3 secret for remote lakes, then every view.
+def shell_init_sql(lake: str, *, snapshot: int | None = None, catalog: str | None = None) -> str:
+    """The init script of `silake sql`: the extensions, S3 access, the catalog attached, every view.
 
     S3 keys are read by the CLI from the environment (getenv), never written into the file."""
-    root = normalize_lake_root(lake)
-    con = open_duckdb(root)
+    target = open_lake(lake, catalog=catalog)
+    probe = extensions.connect()  # install the extensions the CLI will LOAD (from their pip packages)
     try:
-        present = tables_present(con, root)
+        extensions.load(probe, *catalog_extensions(target))
     finally:
-        con.close()
-    if not present:
-        raise LakeNotFound(f"no lake tables under {root}")
-    setup = remote_setup_sql(root, credentials_from_env=True)
-    if setup:  # CREATE SECRET prints a result: keep the shell quiet until the prompt
-        setup = f".mode trash\n{setup}.mode duckbox\n"
+        probe.close()
+    directory = extensions.extension_directory()
+    setup = f"SET extension_directory = {sql_literal(directory)};\n" if directory else ""
+    setup += "".join(f"LOAD {name};\n" for name in catalog_extensions(target))
+    access = remote_access_sql(target.root, credentials_from_env=True)
+    if access:  # CREATE SECRET prints a result: keep the shell quiet until the prompt
+        setup += f".mode trash\n{access}.mode duckbox\n"
     return (
-        f"-- silake sql: the views of the lake at {root}\n"
+        f"-- silake sql: the lake at {target.root}\n"
         + SESSION_SQL
         + setup
-        + view_script(root, present)
+        + attach_sql(target, catalog_target(target), read_only=True, snapshot=snapshot) + ";\n"
+        + session_setup_sql()
+        + view_script()
         + "\n.print 'silake: every lake table and view is defined - try: FROM qa_summary; "
         "FROM qa_flag_definitions; .tables'\n"
     )
@@ -122,8 +137,9 @@ def run_shell(args: argparse.Namespace) -> int:
     """`silake sql --lake ROOT`: the DuckDB CLI with the views defined (an init file, removed afterwards)."""
     try:
         cli = duckdb_cli()
-        init = shell_init_sql(args.lake)
-    except (LakeNotFound, duckdb.Error, OSError) as exc:
+        init = shell_init_sql(args.lake, snapshot=getattr(args, "snapshot", None),
+                              catalog=getattr(args, "catalog", None))
+    except (LakeError, duckdb.Error, OSError) as exc:
         return _fail("sql", exc)
     fd, path = tempfile.mkstemp(prefix="silake-sql-", suffix=".sql")  # mode 0600
     try:

@@ -112,6 +112,7 @@ SAMPLE_TABLE_COUNTS: dict[str, str | None] = {
     "transcript_words": "n_words",
     "vad_segments": "n_vad_segments",
     "annotations": "n_annotations",
+    "emotion_seconds": "n_emotion_seconds",
 }
 
 
@@ -173,6 +174,15 @@ class FileTruth:
     @property
     def duration_s(self) -> float:
         return self.wav_duration_s if self.wav_n_samples > 0 else self.video_duration_s
+
+    @property
+    def n_emotion_seconds(self) -> int:
+        """Whole seconds of video (floor(frame_idx / fps), fps measured where the wav has samples) of a file
+        with movement: its rows in the per-second emotion table."""
+        if not self.has_movement or self.n_frames == 0:
+            return 0
+        rate = self.n_frames / self.wav_duration_s if self.wav_n_samples > 0 else float(self.fps)
+        return int((self.n_frames - 1) / rate) + 1
 
     @property
     def has_annotation_1p(self) -> bool:

@@ -1,5 +1,6 @@
--- emotion_per_second: one row per movement file (files.has_movement) and whole second of video:
--- the Imitator emotion features averaged over the second's VALID frames.
+-- emotion_per_second: one row per movement file (one copy per file id: canonical_files) and whole second
+-- of video: the Imitator emotion features averaged over the second's VALID frames. The per-second
+-- aggregates are computed at ingest (table emotion_seconds), so this view never reads frames.
 --
 -- * second = floor(t_s), t_s = frame_idx / fps (the file's measured fps where it has audio).
 -- * n_frames: frames in the second; n_valid_frames: those with movement_is_valid > 0. Invalid movement
@@ -11,35 +12,18 @@
 -- Seconds without valid frames keep their row, with null means and a null dominant_emotion.
 
 CREATE OR REPLACE VIEW emotion_per_second AS
-WITH per_second AS (
-    SELECT
-        fr.file_id,
-        fr.label,
-        fr.split,
-        fr.interaction_key,
-        fr.participant_id,
-        floor(fr.t_s)::INTEGER AS second,
-        count(*) AS n_frames,
-        count(*) FILTER (WHERE fr.movement_is_valid > 0) AS n_valid_frames,
-        avg(fr.movement_emotion_valence) FILTER (WHERE fr.movement_is_valid > 0) AS mean_valence,
-        avg(fr.movement_emotion_arousal) FILTER (WHERE fr.movement_is_valid > 0) AS mean_arousal,
-        [
-            avg(fr.movement_emotion_scores[1]) FILTER (WHERE fr.movement_is_valid > 0),
-            avg(fr.movement_emotion_scores[2]) FILTER (WHERE fr.movement_is_valid > 0),
-            avg(fr.movement_emotion_scores[3]) FILTER (WHERE fr.movement_is_valid > 0),
-            avg(fr.movement_emotion_scores[4]) FILTER (WHERE fr.movement_is_valid > 0),
-            avg(fr.movement_emotion_scores[5]) FILTER (WHERE fr.movement_is_valid > 0),
-            avg(fr.movement_emotion_scores[6]) FILTER (WHERE fr.movement_is_valid > 0),
-            avg(fr.movement_emotion_scores[7]) FILTER (WHERE fr.movement_is_valid > 0),
-            avg(fr.movement_emotion_scores[8]) FILTER (WHERE fr.movement_is_valid > 0)
-        ] AS mean_emotion_scores
-    FROM frames AS fr
-    SEMI JOIN (SELECT file_id, label, split FROM files WHERE has_movement) USING (file_id, label, split)
-    GROUP BY ALL
-)
 SELECT
-    *,
-    CASE WHEN n_valid_frames > 0 THEN
-        emotion_classes()[list_position(mean_emotion_scores, list_max(mean_emotion_scores))]
-    END AS dominant_emotion
-FROM per_second;
+    e.file_id,
+    e.label,
+    e.split,
+    e.interaction_key,
+    e.participant_id,
+    e.second,
+    e.n_frames,
+    e.n_valid_frames,
+    e.mean_valence,
+    e.mean_arousal,
+    e.mean_emotion_scores,
+    e.dominant_emotion
+FROM emotion_seconds AS e
+SEMI JOIN canonical_files USING (file_id, label, split);

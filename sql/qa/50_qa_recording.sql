@@ -19,18 +19,15 @@
 --                            times alone: both partners are flagged.
 
 CREATE OR REPLACE VIEW qa_recording AS
-WITH frame_stats AS MATERIALIZED (
+WITH frame_stats AS (  -- per-file frame counts, computed at ingest (files): QA never reads frames
     SELECT
         file_id, label, split,
-        count(*) AS n_frames,
-        avg(smplh_is_valid::INTEGER) AS pose_valid_fraction,
-        avg(is_valid_box::INTEGER) AS box_valid_fraction,
-        count(*) FILTER (
-            WHERE greatest(abs(smplh_translation[1]), abs(smplh_translation[2]), abs(smplh_translation[3]))
-                  >= qa_threshold('translation_sentinel_min')
-        ) AS n_sentinel
-    FROM frames
-    GROUP BY ALL
+        n_frames,
+        n_pose_valid / n_frames AS pose_valid_fraction,
+        n_box_valid / n_frames AS box_valid_fraction,
+        n_translation_sentinel AS n_sentinel
+    FROM files
+    WHERE n_frames > 0
 ),
 partner_lengths AS (
     SELECT

@@ -1,0 +1,68 @@
+"""The launcher side of a run: commit what the workers stage while they work, and show the progress.
+
+A background thread polls the run's staging directory (one listing per interval, never the data files),
+commits each batch of finished shards in one catalog transaction and advances a progress bar (shards
+done/total, files, MB/s fetched). Any runner works: the workers only need to reach the lake's storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+
+from tqdm import tqdm
+
+from silake.lake.commit import CommitRecord
+from silake.lake.committer import Committer
+
+log = logging.getLogger(__name__)
+
+
+class CommitLoop:
+    """`with CommitLoop(committer, total): run the pipeline` - commits as shards finish, then once more."""
+
+    def __init__(self, committer: Committer, total: int, *, progress: bool = False, interval: float = 1.0) -> None:
+        self.committer, self.interval = committer, interval
+        self.bar = tqdm(total=total, unit="shard", desc="ingest", dynamic_ncols=True) if progress else None
+        self.error: BaseException | None = None
+        self._files = self._bytes = 0
+        self._t0 = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="silake-commit", daemon=True)
+
+    def __enter__(self) -> CommitLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop polling (after the current commit); the caller commits the rest with `committer.finish()`."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.advance(self.committer.poll())
+            except Exception as exc:  # a commit failed: stop committing, the launcher reports it
+                log.debug("commit loop stopped", exc_info=True)
+                self.error = exc
+                return
+
+    def advance(self, records: list[CommitRecord]) -> None:
+        if self.bar is None or not records:
+            return
+        self._files += sum(r.files_rows for r in records)
+        self._bytes += sum(r.bytes_fetched for r in records)
+        elapsed = max(time.monotonic() - self._t0, 1e-6)
+        with contextlib.suppress(Exception):  # progress is best-effort
+            self.bar.set_postfix(files=self._files, fetched_MBps=f"{self._bytes / elapsed / 1e6:.1f}")
+            self.bar.update(len(records))

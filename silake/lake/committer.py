@@ -1,0 +1,198 @@
+"""The commit step: staged shards become visible, a batch at a time, in one catalog transaction each.
+
+For every shard of a batch the transaction removes the rows of the shard's previous version from every
+table (exactly: by label, split and shard_key), registers the new data files with
+`ducklake_add_data_files` and writes the shard's `ingest_shards` row. A reader sees all of a batch or none
+of it. A 'failed' shard (unreadable) replaces only its `ingest_shards` row and adds its quarantine rows:
+whatever an earlier run committed for it stays. Only one process commits to a lake: the lease holder.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import duckdb
+
+from silake.schemas.tables import INGEST_SHARDS, SHARD_TABLES
+
+from .commit import CommitRecord, ShardId, commit_rows, committed_versions
+from .ddl import quote
+from .session import ALIAS, CatalogWriter, sql_literal
+from .staging import (
+    ShardManifest,
+    discard,
+    list_runs,
+    list_staged,
+    read_manifest,
+    remove_run_dir,
+    settle,
+)
+from .storage import LakeStorage
+
+log = logging.getLogger(__name__)
+#: Registered as a DuckDB view while a batch commits.
+_ROWS_VIEW = "silake_commit_rows"
+
+
+def shard_predicate(shards: Iterable[ShardId]) -> str:
+    """A WHERE clause matching the rows of `shards`, grouped by partition so files prune by their stats."""
+    by_partition: dict[tuple[str, str], list[str]] = {}
+    for label, split, key in sorted(set(shards)):
+        by_partition.setdefault((label, split), []).append(key)
+    terms = [f"(label = {sql_literal(label)} AND split = {sql_literal(split)} AND shard_key IN "
+             f"({', '.join(sql_literal(k) for k in keys)}))" for (label, split), keys in by_partition.items()]
+    return " OR ".join(terms) or "false"
+
+
+def _current_rows(con: duckdb.DuckDBPyConnection, shards: list[ShardId]) -> dict[ShardId, tuple[str, str]]:
+    rows = con.execute(f"SELECT label, split, shard_key, run_id, status FROM ingest_shards "
+                       f"WHERE {shard_predicate(shards)}").fetchall()
+    return {(label, split, key): (run_id, status) for label, split, key, run_id, status in rows}
+
+
+@dataclass
+class BatchResult:
+    snapshot: int | None
+    committed: list[ShardManifest] = field(default_factory=list)
+    superseded: list[ShardManifest] = field(default_factory=list)  # another attempt of the run got there first
+
+
+def commit_batch(writer: CatalogWriter, manifests: list[ShardManifest], *, message: str,
+                 extra: dict[str, object] | None = None) -> BatchResult:
+    """Commit `manifests` in one transaction; returns what was committed and what was superseded."""
+    latest: dict[ShardId, ShardManifest] = {}
+    for m in sorted(manifests, key=lambda m: m.commit.finished_at):
+        latest[m.commit.shard_id] = m  # two attempts at one shard in a batch: the last finished wins
+    result = BatchResult(None, superseded=[m for m in manifests if latest[m.commit.shard_id] is not m])
+    root = writer.lake.data_path
+
+    def body(con: duckdb.DuckDBPyConnection) -> None:
+        current = _current_rows(con, list(latest))
+        todo: list[ShardManifest] = []
+        for sid, m in sorted(latest.items()):
+            prev = current.get(sid)
+            if prev is not None and prev[0] == m.claim.run_id and prev[1] in ("ok", "truncated"):
+                result.superseded.append(m)  # this run committed the shard already (a retried attempt)
+            else:
+                todo.append(m)
+        if not todo:
+            return
+        replaced = [m.commit.shard_id for m in todo if m.commit.done and m.commit.shard_id in current]
+        if replaced:
+            where = shard_predicate(replaced)
+            for table in SHARD_TABLES:
+                con.execute(f"DELETE FROM {quote(table)} WHERE {where}")
+        rewritten = [m.commit.shard_id for m in todo if m.commit.shard_id in current]
+        if rewritten:
+            con.execute(f"DELETE FROM ingest_shards WHERE {shard_predicate(rewritten)}")
+        for table in SHARD_TABLES:
+            paths = [root + m.files[table].path for m in todo if table in m.files]
+            if paths:
+                listed = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
+                con.execute(f"CALL ducklake_add_data_files({sql_literal(ALIAS)}, {sql_literal(table)}, {listed}, "
+                            "hive_partitioning => true)").fetchall()
+        con.register(_ROWS_VIEW, commit_rows([m.commit for m in todo]))
+        try:
+            cols = ", ".join(quote(c) for c in INGEST_SHARDS.names)
+            con.execute(f"INSERT INTO ingest_shards ({cols}) SELECT {cols} FROM {_ROWS_VIEW}")
+        finally:
+            con.unregister(_ROWS_VIEW)
+        result.committed = todo
+
+    keys = sorted(latest)
+    info = {**(extra or {}), "shards": len(keys), "shard_keys": ["/".join(k) for k in keys]}
+    snapshot = writer.transaction(body, message=message, extra=info)
+    result.snapshot = snapshot if result.committed else None
+    return result
+
+
+class Committer:
+    """Commits what the workers of one run stage, as they stage it; settles what dead runs left behind.
+
+    `check` is called before every commit and raises if this run may not write any more (its lease is gone).
+    """
+
+    def __init__(self, writer: CatalogWriter, run_id: str, check: Callable[[], None] | None = None) -> None:
+        self.writer = writer
+        self.storage: LakeStorage = writer.lake.storage
+        self.run_id = run_id
+        self.check = check
+        self.committed: list[CommitRecord] = []
+        self.snapshots: list[int] = []
+
+    def poll(self) -> list[CommitRecord]:
+        """Commit every manifest of this run staged so far; returns the shards newly committed."""
+        staged = list_staged(self.storage, self.run_id)
+        if not staged.manifests:
+            return []
+        manifests = [read_manifest(self.storage, p) for p in staged.manifests]
+        return self._commit(manifests, f"ingest run {self.run_id}")
+
+    def _commit(self, manifests: list[ShardManifest], message: str,
+                extra: dict[str, object] | None = None) -> list[CommitRecord]:
+        if self.check is not None:
+            self.check()
+        result = commit_batch(self.writer, manifests, message=message,
+                              extra={"run_id": self.run_id, **(extra or {})})
+        for m in result.committed:
+            settle(self.storage, m.claim)
+        for m in result.superseded:
+            discard(self.storage, m.claim)
+        if result.snapshot is not None:
+            self.snapshots.append(result.snapshot)
+        records = [m.commit for m in result.committed]
+        self.committed += records
+        return records
+
+    def finish(self) -> None:
+        """After the run: commit what is left, then drop the run's claims that never produced a manifest."""
+        self.poll()
+        for claim in list_staged(self.storage, self.run_id).claims:
+            discard(self.storage, claim)
+        remove_run_dir(self.storage, self.run_id)
+
+    def recover(self) -> tuple[int, int]:
+        """Settle what other (dead) runs staged: commit complete manifests of shard versions the lake does not
+        hold yet, delete the rest. Returns (shards recovered, attempts discarded). Call with the lease held."""
+        recovered = discarded = 0
+        for run_id in list_runs(self.storage):
+            if run_id == self.run_id:
+                continue
+            staged = list_staged(self.storage, run_id)
+            manifests = [read_manifest(self.storage, p) for p in staged.manifests]
+            done = committed_versions(self.writer.con)  # type: ignore[arg-type]
+            adopt = [m for m in manifests
+                     if done.get(m.commit.shard_id) != (m.commit.size, m.commit.etag) and self._complete(m)]
+            for m in manifests:
+                if m not in adopt:
+                    discard(self.storage, m.claim)
+                    discarded += 1
+            if adopt:
+                if self.check is not None:
+                    self.check()
+                result = commit_batch(self.writer, adopt, message=f"recover run {run_id}",
+                                      extra={"run_id": run_id, "recovered_by": self.run_id})
+                for m in result.committed:
+                    settle(self.storage, m.claim)
+                for m in result.superseded:
+                    discard(self.storage, m.claim)
+                recovered += len(result.committed)
+                discarded += len(result.superseded)
+            with_manifest = {m.claim for m in manifests}
+            for claim in staged.claims:
+                if claim not in with_manifest:
+                    discard(self.storage, claim)
+                    discarded += 1
+            remove_run_dir(self.storage, run_id)
+        if recovered or discarded:
+            log.info("staging recovered: %d shards committed, %d attempts discarded", recovered, discarded)
+        return recovered, discarded
+
+    def _complete(self, m: ShardManifest) -> bool:
+        for f in m.files.values():
+            path = self.storage.path(f.path)
+            if not self.storage.exists(path) or self.storage.fs.size(path) != f.bytes:
+                return False
+        return True

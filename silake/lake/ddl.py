@@ -1,0 +1,72 @@
+"""The catalog's tables, generated from `silake.schemas.tables` (nothing here declares a column).
+
+DuckLake has no fixed-size ARRAY type, so the npz arrays' fixed-size lists are LISTs in the catalog (the
+Parquet files store both as the same LIST). `body_pose[1][2]` and every list function work on them.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from silake.schemas.tables import PARTITION_COLUMNS, TABLES, Table
+
+_SCALAR_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.int16(): "SMALLINT", pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT", pa.float32(): "FLOAT", pa.float64(): "DOUBLE",
+}
+
+
+def duckdb_type(typ: pa.DataType) -> str:
+    """The DuckDB (and DuckLake) type of a lake column of this Arrow type."""
+    if typ in _SCALAR_TYPES:
+        return _SCALAR_TYPES[typ]
+    if pa.types.is_fixed_size_list(typ) or pa.types.is_list(typ):
+        return f"{duckdb_type(typ.value_type)}[]"
+    if pa.types.is_map(typ):
+        return f"MAP({duckdb_type(typ.key_type)}, {duckdb_type(typ.item_type)})"
+    if pa.types.is_timestamp(typ):
+        return "TIMESTAMP WITH TIME ZONE" if typ.tz else "TIMESTAMP"
+    raise TypeError(f"no DuckDB type for {typ}")
+
+
+def quote(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_columns(table: Table) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of every column of the table as the catalog holds it."""
+    columns = [(f.name, duckdb_type(f.type)) for f in table.schema]
+    if table.per_shard:
+        columns += [(c, "VARCHAR") for c in PARTITION_COLUMNS]
+    return columns
+
+
+def create_table_sql(table: Table) -> str:
+    """CREATE TABLE (and its hive partitioning) in the current catalog."""
+    cols = ",\n    ".join(f"{quote(n)} {t}" for n, t in table_columns(table))
+    sql = f"CREATE TABLE {quote(table.name)} (\n    {cols}\n);\n"
+    if table.per_shard:
+        sql += f"ALTER TABLE {quote(table.name)} SET PARTITIONED BY ({', '.join(PARTITION_COLUMNS)});\n"
+    return sql
+
+
+def evolve_sql(table: Table, existing: dict[str, str]) -> str:
+    """ALTER TABLE ... ADD COLUMN for columns the catalog lacks; raises on a changed or dropped column.
+
+    `existing`: column name -> DuckDB type as `duckdb_columns()` reports it for the catalog's table.
+    """
+    wanted = dict(table_columns(table))
+    changed = [f"{n}: {existing[n]} in the catalog, {t} here" for n, t in wanted.items()
+               if n in existing and existing[n] != t]
+    dropped = sorted(set(existing) - set(wanted))
+    if changed or dropped:
+        raise ValueError(f"table {table.name} of this lake has another schema than this silake version writes "
+                         f"({'; '.join(changed + [f'{d}: not written any more' for d in dropped])}); rebuild "
+                         "the lake with `silake ingest --full-refresh` into a new root")
+    return "".join(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(n)} {t};\n"
+                   for n, t in wanted.items() if n not in existing)
+
+
+def all_tables() -> list[Table]:
+    return list(TABLES.values())

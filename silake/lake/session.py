@@ -1,0 +1,389 @@
+"""DuckDB sessions on a lake: extensions, access to the root's object store, and the catalog attached.
+
+    open_reader(lake, snapshot=None)   read-only; the catalog attached as `lake` (USE lake), optionally at a
+                                       snapshot; a remote SQLite catalog is downloaded once per version
+    CatalogWriter(lake)                the lease holder's read-write session: creates the catalog and its
+                                       tables on first use, runs commits, uploads a remote SQLite catalog
+
+Every attach passes DATA_PATH = the lake root with OVERRIDE_DATA_PATH, so the catalog's relative paths
+resolve under wherever the lake is now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from silake.schemas.tables import LARGE_TABLES
+from silake.sources.filesystems import etag_from_info, resolve
+
+from . import extensions
+from .catalog import Lake, LakeError
+from .ddl import all_tables, create_table_sql, evolve_sql, quote
+from .layout import CATALOG_FILE, DESCRIPTOR_FILE
+
+log = logging.getLogger(__name__)
+
+ALIAS = "lake"
+#: Schemes DuckDB reads through httpfs.
+REMOTE_SCHEMES: tuple[str, ...] = ("s3", "s3a", "r2", "gs", "gcs", "http", "https", "hf")
+#: Session settings: cache Parquet footers (a QA query reads the same files many times).
+SESSION_SQL = "SET parquet_metadata_cache = true;\n"
+#: Catalog options set when a lake is created (DuckLake's own maintenance reads them).
+CATALOG_OPTIONS: dict[str, str] = {
+    "expire_older_than": "30 days",  # snapshot retention of `silake vacuum` / CHECKPOINT
+    "delete_older_than": "1 day",  # files dropped by compaction or expiry are deleted after this long
+}
+CACHE_ENV = "SILAKE_CACHE_DIR"
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def scheme(uri: str) -> str | None:
+    head, sep, _ = uri.partition("://")
+    return head.lower() if sep else None
+
+
+def is_remote(uri: str) -> bool:
+    return scheme(uri) in REMOTE_SCHEMES
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """S3 access from the standard AWS environment (the variables boto3 and the AWS CLI read)."""
+
+    key_id: str | None
+    secret: str | None
+    session_token: str | None
+    region: str
+    endpoint: str | None  # host[:port], without the scheme
+    use_ssl: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
+        env = os.environ if env is None else env
+        url = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or ""
+        endpoint_scheme, sep, rest = url.partition("://")
+        endpoint = (rest if sep else url).rstrip("/") or None
+        return cls(
+            key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            session_token=env.get("AWS_SESSION_TOKEN") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint=endpoint,
+            use_ssl=not (sep and endpoint_scheme.lower() == "http"),
+        )
+
+    def secret_sql(self, *, credentials_from_env: bool = False) -> str:
+        """`CREATE SECRET` for these settings (temporary: it lives in the session, never in a database).
+
+        With `credentials_from_env` the keys are read by the DuckDB CLI's getenv() at run time instead of
+        being written into the SQL (for init files on disk).
+        """
+
+        def value(env_name: str, literal: str) -> str:
+            return f"getenv({sql_literal(env_name)})" if credentials_from_env else sql_literal(literal)
+
+        params = ["TYPE s3", f"REGION {sql_literal(self.region)}"]
+        if self.key_id and self.secret:
+            params += [f"KEY_ID {value('AWS_ACCESS_KEY_ID', self.key_id)}",
+                       f"SECRET {value('AWS_SECRET_ACCESS_KEY', self.secret)}"]
+            if self.session_token:
+                params.append(f"SESSION_TOKEN {value('AWS_SESSION_TOKEN', self.session_token)}")
+        if self.endpoint:
+            params += [f"ENDPOINT {sql_literal(self.endpoint)}", "URL_STYLE 'path'"]
+        if not self.use_ssl:
+            params.append("USE_SSL false")
+        return "CREATE OR REPLACE SECRET silake_s3 (\n    " + ",\n    ".join(params) + "\n);"
+
+
+def remote_access_sql(root: str, *, credentials_from_env: bool = False) -> str:
+    """The S3 secret a session needs to read `root` ('' for other roots; httpfs is loaded separately)."""
+    if scheme(root) in ("s3", "s3a", "r2"):
+        return S3Settings.from_env().secret_sql(credentials_from_env=credentials_from_env) + "\n"
+    return ""
+
+
+def catalog_extensions(lake: Lake) -> tuple[str, ...]:
+    names = ("ducklake", "postgres" if lake.catalog.kind == "postgres" else "sqlite")
+    return (*names, "httpfs") if is_remote(lake.root) else names
+
+
+def postgres_password(lake: Lake) -> None:
+    """Put a PostgreSQL catalog's password where libpq looks (PGPASSWORD) when it lives in Secret Manager."""
+    secret = lake.catalog.password_secret
+    if lake.catalog.kind != "postgres" or not secret or os.environ.get("PGPASSWORD"):
+        return
+    try:
+        from google.cloud import secretmanager
+    except ImportError as exc:
+        raise LakeError("the catalog's password_secret needs google-cloud-secret-manager (the gcp extra)") from exc
+    value = secretmanager.SecretManagerServiceClient().access_secret_version(name=secret).payload.data
+    os.environ["PGPASSWORD"] = value.decode().strip()
+
+
+def open_duckdb(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the catalog's extensions and access to the lake root."""
+    postgres_password(lake)
+    con = extensions.connect()
+    try:
+        extensions.load(con, *catalog_extensions(lake))
+        con.execute(SESSION_SQL + remote_access_sql(lake.root))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def attach_sql(lake: Lake, target: str, *, read_only: bool, snapshot: int | None = None,
+               data_path: str | None = None, override: bool = True, alias: str = ALIAS) -> str:
+    """ATTACH of the catalog at `target` (a local SQLite path or the PostgreSQL URI) as `alias`."""
+    prefix = "ducklake:postgres:" if lake.catalog.kind == "postgres" else "ducklake:sqlite:"
+    options = [f"DATA_PATH {sql_literal(data_path or lake.data_path)}"]
+    if override:
+        options.append("OVERRIDE_DATA_PATH true")
+    if lake.catalog.kind == "postgres" and lake.catalog.schema:
+        options.append(f"METADATA_SCHEMA {sql_literal(lake.catalog.schema)}")
+    if read_only:
+        options.append("READ_ONLY")
+    if snapshot is not None:
+        options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+    return f"ATTACH {sql_literal(prefix + target)} AS {quote(alias)} ({', '.join(options)})"
+
+
+# -- a SQLite catalog on an object store ----------------------------------------------------------------------
+def _cache_root() -> Path:
+    base = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "silake")
+    return Path(base) / "catalogs"
+
+
+def fetch_remote_catalog(uri: str) -> str:
+    """A local copy of a SQLite catalog that lives on an object store, downloaded once per version (etag)."""
+    fs, path = resolve(uri)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError:
+        raise LakeError(f"no catalog at {uri}") from None
+    version = etag_from_info(info) or str(info.get("size"))
+    folder = _cache_root() / hashlib.sha256(uri.encode()).hexdigest()[:24]
+    local = folder / (hashlib.sha256(version.encode()).hexdigest()[:24] + ".sqlite")
+    if not local.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        os.close(fd)
+        try:
+            fs.get_file(path, tmp)
+            os.replace(tmp, local)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        for old in folder.glob("*.sqlite"):  # keep only the newest version
+            if old != local:
+                old.unlink(missing_ok=True)
+    return str(local)
+
+
+def catalog_target(lake: Lake) -> str:
+    """What ATTACH takes for reading: a local SQLite path (remote ones downloaded) or the PostgreSQL URI."""
+    if lake.catalog.is_remote_file:
+        return fetch_remote_catalog(lake.catalog.target)
+    if lake.catalog.kind == "sqlite" and not os.path.exists(lake.catalog.target):
+        raise LakeError(f"no catalog at {lake.catalog.target}")
+    return lake.catalog.target
+
+
+def open_reader(lake: Lake, *, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only session with the catalog attached as `lake` (the default database), at `snapshot` if given."""
+    con = open_duckdb(lake)
+    try:
+        con.execute(attach_sql(lake, catalog_target(lake), read_only=True, snapshot=snapshot))
+        con.execute(f"USE {ALIAS}")
+    except duckdb.Error as exc:
+        con.close()
+        raise LakeError(f"cannot open the catalog of {lake.root}: {first_line(exc)}") from None
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# -- the writer -----------------------------------------------------------------------------------------------
+class CatalogWriter:
+    """The catalog opened for writing by the lease holder: `with CatalogWriter(lake) as w: w.transaction(...)`.
+
+    The first use creates the lake: `silake.json`, the catalog (SQLite in WAL mode, so readers never wait)
+    and every table of `silake.schemas.tables`; later uses add tables and columns a newer silake declares.
+    """
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._workdir: str | None = None
+        self._local: str | None = None  # the SQLite file attached (a working copy for remote catalogs)
+
+    # setup / teardown
+    def __enter__(self) -> CatalogWriter:
+        lake = self.lake
+        storage = lake.storage
+        new = not storage.exists(storage.path(DESCRIPTOR_FILE))
+        self.con = open_duckdb(lake)
+        try:
+            target = self._prepare_target()
+            if new or not self._catalog_exists(target):
+                self._create(target)
+            self.con.execute(attach_sql(lake, target, read_only=False))
+            self.con.execute(f"USE {ALIAS}")
+            self._ensure_tables()
+            if new:
+                storage.publish_bytes(json.dumps(lake.descriptor(), indent=2).encode() + b"\n",
+                                      storage.path(DESCRIPTOR_FILE))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.con is not None:
+            try:
+                self.con.execute("USE memory")
+                self.con.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")
+            except duckdb.Error:
+                pass
+            self.con.close()
+            self.con = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def _prepare_target(self) -> str:
+        cat = self.lake.catalog
+        if cat.kind == "postgres":
+            return cat.target
+        if not cat.is_remote_file:
+            os.makedirs(os.path.dirname(cat.target), exist_ok=True)
+            self._local = cat.target
+            return cat.target
+        self._workdir = tempfile.mkdtemp(prefix="silake-catalog-")
+        self._local = os.path.join(self._workdir, CATALOG_FILE)
+        fs, path = resolve(cat.target)
+        if fs.exists(path):
+            fs.get_file(path, self._local)
+        return self._local
+
+    def _catalog_exists(self, target: str) -> bool:
+        if self.lake.catalog.kind == "sqlite":
+            return os.path.exists(target) and os.path.getsize(target) > 0
+        probe = open_duckdb(self.lake)
+        try:
+            probe.execute(attach_sql(self.lake, target, read_only=True))
+            return True
+        except duckdb.Error:
+            return False
+        finally:
+            probe.close()
+
+    def _create(self, target: str) -> None:
+        """Create the catalog. A SQLite catalog inside the root stores DATA_PATH './' (the root itself, for a
+        DuckDB CLI started in it); every other catalog stores the root."""
+        lake = self.lake
+        if lake.catalog.kind == "sqlite":
+            if os.path.exists(target):
+                os.remove(target)
+            db = sqlite3.connect(target)
+            try:  # WAL: readers never block the writer nor wait for it (local disks only)
+                db.execute("PRAGMA journal_mode=" + ("DELETE" if lake.catalog.is_remote_file else "WAL"))
+            finally:
+                db.close()
+        stored = "./" if lake.catalog_in_root else lake.data_path
+        assert self.con is not None
+        self.con.execute(attach_sql(lake, target, read_only=False, data_path=stored, override=False,
+                                    alias="silake_new"))
+        try:
+            for name, value in CATALOG_OPTIONS.items():
+                self.con.execute(f"CALL silake_new.set_option({sql_literal(name)}, {sql_literal(value)})")
+        finally:
+            self.con.execute("DETACH silake_new")
+
+    def _ensure_tables(self) -> None:
+        assert self.con is not None
+        rows = self.con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = ?",
+            [ALIAS]).fetchall()
+        existing: dict[str, dict[str, str]] = {}
+        for table, column, typ in rows:
+            existing.setdefault(table, {})[column] = typ
+        script = options = ""
+        for table in all_tables():
+            if table.name in existing:
+                script += evolve_sql(table, existing[table.name])
+            else:
+                script += create_table_sql(table)
+                script += f"COMMENT ON TABLE {quote(table.name)} IS {sql_literal(table.description)};\n"
+                if table.name in LARGE_TABLES:  # large per-shard files: compaction leaves them alone
+                    options += f"CALL {ALIAS}.set_option('auto_compact', false, table_name => " \
+                               f"{sql_literal(table.name)});\n"
+        if script:
+            self.transaction(lambda con: con.execute(script), message="silake: create or evolve tables")
+        if options:  # table options cannot be set in the transaction that creates the table
+            self.con.execute(options)
+            self.publish()
+
+    # commits
+    def transaction(self, body: Callable[[duckdb.DuckDBPyConnection], object], *, message: str,
+                    extra: Mapping[str, object] | None = None) -> int:
+        """Run `body` in one catalog transaction (one snapshot) and return the snapshot id.
+
+        Everything `body` does becomes visible atomically; an exception rolls it all back.
+        """
+        con = self.con
+        assert con is not None
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CALL ducklake_set_commit_message({sql_literal(ALIAS)}, 'silake', "
+                        f"{sql_literal(message)}, extra_info => {sql_literal(json.dumps(dict(extra or {})))})")
+            body(con)
+            con.execute("COMMIT")
+        except BaseException:
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
+        self.publish()
+        return self.current_snapshot()
+
+    def current_snapshot(self) -> int:
+        assert self.con is not None
+        row = self.con.execute(f"SELECT id FROM ducklake_current_snapshot({sql_literal(ALIAS)})").fetchone()
+        return int(row[0]) if row else 0
+
+    def publish(self) -> None:
+        """Upload a remote SQLite catalog's working copy (a single PUT: readers see the old or the new one)."""
+        if not self.lake.catalog.is_remote_file or self._local is None:
+            return
+        fs, path = resolve(self.lake.catalog.target)
+        fs.put_file(self._local, path)
+
+
+@contextmanager
+def writer(lake: Lake) -> Iterator[CatalogWriter]:
+    with CatalogWriter(lake) as w:
+        yield w
