@@ -208,7 +208,8 @@ def run_pipeline(sources: Sequence[str], lake: str, *, catalog: str | None = Non
                 handed_over = True  # the job's last step commits and releases the lease
                 log.info("submitted run %s to %s; not waiting", run_id, runner)
                 return summary, {}
-            with CommitLoop(committer, len(plan.todo), progress=progress) as loop:
+            interval = float(os.environ.get("SILAKE_COMMIT_INTERVAL", "1.0"))
+            with CommitLoop(committer, len(plan.todo), progress=progress, interval=interval) as loop:
                 result = pipeline.run()
                 result.wait_until_finish()
             if loop.error is not None:

@@ -192,6 +192,7 @@ INGEST_SHARDS = pa.schema([
     ("table_rows", pa.map_(pa.string(), pa.int64())),
     ("bytes_fetched", pa.int64()),
     ("run_id", pa.string()),
+    ("attempt", pa.string()),  # which attempt of the run at this shard was committed (names its data files)
     ("started_at", _ts),
     ("finished_at", _ts),
 ])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from silake import failpoints
 from silake.decode.caps import Caps
 from silake.decode.errors import Reject
 from silake.decode.sample import decode_sample
@@ -145,11 +146,13 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     writer.add("quarantine", pa.RecordBatch.from_pylist(quarantine, schema=QUARANTINE))
     table_rows = writer.rows()
     files = writer.publish()
+    failpoints.hit("shard.staged")
     commit = CommitRecord(
         shard_uri=shard.uri, shard_key=shard.shard_key, label=shard.label, split=shard.split,
         batch_idx=shard.batch_idx, archive_idx=shard.archive_idx, size=shard.size, etag=shard.etag,
         status=status, samples_seen=seen, files_rows=len(files_rows), quarantined_samples=quarantined,
-        table_rows=table_rows, bytes_fetched=bytes_fetched, run_id=ctx.run_id, started_at=started,
+        table_rows=table_rows, bytes_fetched=bytes_fetched, run_id=ctx.run_id, attempt=claim.attempt,
+        started_at=started,
         finished_at=datetime.now(UTC),
     )
     manifest = ShardManifest(claim, files, commit)

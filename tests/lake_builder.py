@@ -66,7 +66,7 @@ def write_lake(root: Path | str, shards: list[ShardData], release: dict[str, pa.
         n = table_rows.get("files", 0)
         commit = CommitRecord(shard.shard_uri, shard.shard_key, shard.label, shard.split, shard.batch_idx,
                               shard.archive_idx, shard.size, shard.etag, shard.status, n, n, 0, table_rows,
-                              shard.bytes_fetched, shard.run_id, NOW, NOW)
+                              shard.bytes_fetched, shard.run_id, claim.attempt, NOW, NOW)
         manifests.append(ShardManifest(claim, files, commit))
     lease.acquire(storage, RUN_ID)
     try:

@@ -650,6 +650,91 @@ class MotoS3Server:
         return keys
 
 
+class PostgresServer:
+    """A real PostgreSQL (Debian's, found with `pg_config --bindir`) on a free loopback port.
+
+    initdb into a temp directory and postgres run as the `postgres` user when this process is root (as
+    PostgreSQL requires), else as this user. Loopback TCP needs a password (scram-sha-256): `env` holds
+    PGPASSWORD for `user`, who owns `database`.
+    """
+
+    def __init__(self, user: str = "silake", password: str = "lake-pass", database: str = "lake") -> None:
+        self.user, self.password, self.database = user, password, database
+        self.port = 0
+        self._dir = ""
+        self._proc: Any = None
+
+    def _run_as(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def start(self) -> None:
+        import shutil
+        import socket
+        import subprocess
+        import tempfile
+        import time
+
+        bindir = Path(subprocess.check_output(["pg_config", "--bindir"], text=True).strip())
+        self._dir = tempfile.mkdtemp(prefix="silake-pg-")
+        if os.geteuid() == 0:
+            shutil.chown(self._dir, "postgres", "postgres")
+        pwfile = Path(self._dir) / "pw"
+        pwfile.write_text("postgres-pass\n")
+        if os.geteuid() == 0:
+            shutil.chown(pwfile, "postgres", "postgres")
+        data = Path(self._dir) / "data"
+        subprocess.run([*self._run_as(), str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                        "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8"],
+                       check=True, capture_output=True)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self._proc = subprocess.Popen(
+            [*self._run_as(), str(bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k", self._dir,
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        psql = [*self._run_as(), str(bindir / "psql"), "-h", self._dir, "-p", str(self.port), "-U", "postgres",
+                "-v", "ON_ERROR_STOP=1", "-q"]
+        deadline = time.monotonic() + 30
+        while subprocess.run([*psql, "-c", "SELECT 1"], capture_output=True).returncode != 0:
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not start")
+            time.sleep(0.2)
+        subprocess.run([*psql, "-c", f"CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'",
+                        "-c", f"CREATE DATABASE {self.database} OWNER {self.user}"], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        import shutil
+        import signal
+
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self._proc.wait(timeout=JOIN_TIMEOUT)
+            except Exception:
+                self._proc.kill()
+            self._proc = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = ""
+
+    def __enter__(self) -> PostgresServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def url(self, **query: str) -> str:
+        """The catalog URI (no password in it)."""
+        tail = ("?" + "&".join(f"{k}={v}" for k, v in query.items())) if query else ""
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}{tail}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PGPASSWORD": self.password}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # environment
 # ---------------------------------------------------------------------------------------------------------

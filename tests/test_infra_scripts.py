@@ -162,3 +162,34 @@ def test_run_sh_rejects(stubs, args, message):
     proc = run_sh(env, *args)
     assert proc.returncode == 2 and message in proc.stderr
     assert not calls(log)
+
+
+CATALOG = ("postgresql://silake@10.20.0.3:5432/silake"
+           "?password_secret=projects/123/secrets/silake-catalog-password/versions/1")
+
+
+def test_run_sh_with_the_catalog(stubs):
+    """--catalog becomes the template's catalog parameter (intact: it holds = and /), and the job runs in the
+    catalog's network (the instance has a private IP only)."""
+    env, log = stubs
+    proc = run_sh(env, "--lake", "gs://l/lake", "--catalog", CATALOG, "--network", "silake-vpc",
+                  "--subnetwork", "regions/us-central1/subnetworks/silake", "gs://a/r")
+    assert proc.returncode == 0, proc.stderr
+    args = calls(log)[0]["args"]
+    flags = dict(zip(args[4::2], args[5::2], strict=True))
+    assert (flags["--network"], flags["--subnetwork"]) == ("silake-vpc", "regions/us-central1/subnetworks/silake")
+    params = gcloud_dict_flag(flags["--parameters"])
+    assert params == {"sources": "gs://a/r", "lake": "gs://l/lake", "full_refresh": "false",
+                      "sdk_container_image": IMAGE, "catalog": CATALOG}
+    declared = {p["name"]: p for p in json.loads(METADATA.read_text())["parameters"]}
+    assert all(re.fullmatch(rx, CATALOG) for rx in declared["catalog"]["regexes"])
+    # Without --network / --subnetwork, gcloud's defaults (the project's default network) apply.
+    log.unlink()
+    assert run_sh(env, "--lake", "gs://l/lake", "--catalog", CATALOG, "gs://a/r").returncode == 0
+    args = calls(log)[0]["args"]
+    assert "--network" not in args and "--subnetwork" not in args
+    # ~ is the parameter separator: a value holding one is refused before gcloud runs.
+    log.unlink()
+    proc = run_sh(env, "--lake", "gs://l/lake", "--catalog", "postgresql://a@h/db~x", "gs://a/r")
+    assert proc.returncode == 2 and "cannot contain ~" in proc.stderr
+    assert not calls(log)

@@ -244,6 +244,8 @@ def test_comparison_fails_when_the_mapping_is_stale():
 # --- the launcher turns template parameters into exactly the CLI argv ---------------------------------
 
 IMAGE = "us-central1-docker.pkg.dev/p/silake/silake-dataflow:0.1.0-abc"
+# The shape of Terraform's catalog_uri output (infra/terraform/catalog.tf).
+CATALOG = "postgresql://silake@10.20.0.3:5432/silake?password_secret=projects/123/secrets/silake-catalog-password/versions/1"
 
 # What the Flex Template launcher passes: the user's parameters and Dataflow's own options, --name=value.
 DATAFLOW_ARGS = [
@@ -259,6 +261,7 @@ def test_launcher_argv_is_exactly_the_cli_argv():
     argv = [
         "--sources=hf://datasets/facebook/seamless-interaction/improvised/dev,gs://mirror/naturalistic/*/*.tar",
         "--lake=gs://silake-lake/lake",
+        f"--catalog={CATALOG}",
         "--metadata=hf://datasets/facebook/seamless-interaction",
         "--full_refresh=true",
         "--max_num_workers=40",
@@ -272,6 +275,7 @@ def test_launcher_argv_is_exactly_the_cli_argv():
         "hf://datasets/facebook/seamless-interaction/improvised/dev",
         "gs://mirror/naturalistic/*/*.tar",
         "--lake", "gs://silake-lake/lake",
+        "--catalog", CATALOG,
         "--metadata", "hf://datasets/facebook/seamless-interaction",
         "--full-refresh",
         "--runner", "DataflowRunner",
@@ -285,8 +289,8 @@ def test_launcher_argv_is_exactly_the_cli_argv():
     assert args.command == "ingest"
     assert args.sources == ["hf://datasets/facebook/seamless-interaction/improvised/dev",
                             "gs://mirror/naturalistic/*/*.tar"]
-    assert (args.lake, args.metadata, args.full_refresh) == (
-        "gs://silake-lake/lake", "hf://datasets/facebook/seamless-interaction", True)
+    assert (args.lake, args.catalog, args.metadata, args.full_refresh) == (
+        "gs://silake-lake/lake", CATALOG, "hf://datasets/facebook/seamless-interaction", True)
     assert (args.runner, args.no_progress, args.workers) == ("DataflowRunner", True, None)
     assert beam_args == [f"--sdk_container_image={IMAGE}", "--max_num_workers=40",
                          "--worker_machine_type=n2-standard-4", *DATAFLOW_ARGS]
@@ -297,7 +301,7 @@ def test_launcher_minimal_parameters():
     assert cli == ["ingest", "gs://a/r", "--lake", "gs://l/lake", "--runner", "DataflowRunner",
                    "--no-progress", *DATAFLOW_ARGS]
     args, _ = build_parser().parse_known_args(cli)
-    assert (args.metadata, args.full_refresh) == (None, False)
+    assert (args.catalog, args.metadata, args.full_refresh) == (None, None, False)
 
 
 def test_launcher_space_separated_values_and_false_boolean():
@@ -318,7 +322,8 @@ def test_every_template_parameter_reaches_the_pipeline():
     """Each parameter, given alone on top of the required ones, lands in the CLI namespace or in Beam."""
     from apache_beam.options.pipeline_options import PipelineOptions, WorkerOptions
 
-    values = {"metadata": "gs://m/meta", "full_refresh": "true", "max_num_workers": "7", "num_workers": "2",
+    values = {"catalog": CATALOG, "metadata": "gs://m/meta", "full_refresh": "true", "max_num_workers": "7",
+              "num_workers": "2",
               "worker_machine_type": "n2-highmem-8", "disk_size_gb": "50"}
     for name, param in template_parameters().items():
         value = values.get(name)
@@ -403,6 +408,9 @@ def test_metadata_is_well_formed():
      ["", "gs://a/r, gs://b/r", "gs://a/r,", "a b"]),
     ("lake", ["gs://silake-lake/lake", "gs://b_1.x/a/b"], ["/local/lake", "s3://b/lake", "gs://", "gs://B/x"]),
     ("full_refresh", ["true", "false"], ["True", "yes", ""]),
+    ("catalog", [CATALOG, "postgres://silake@10.0.0.3/silake", "gs://silake-lake/lake/ducklake.sqlite"],
+     ["", "postgresql://silake@10.0.0.3:5432/silake password", "mysql://u@h/db", "gs://b/lake/catalog.db",
+      "/local/ducklake.sqlite"]),
     ("max_num_workers", ["1", "200"], ["0", "-1", "ten"]),
 ])
 def test_metadata_regexes(name, good, bad):

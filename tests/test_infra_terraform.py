@@ -204,7 +204,8 @@ def test_terraform_fmt():
 # --- least privilege --------------------------------------------------------------------------------------
 
 IAM_KINDS = ("google_project_iam_member", "google_storage_bucket_iam_member",
-             "google_artifact_registry_repository_iam_member", "google_service_account_iam_member")
+             "google_artifact_registry_repository_iam_member", "google_service_account_iam_member",
+             "google_secret_manager_secret_iam_member")
 
 
 def grants() -> set[tuple[str, str, str, str]]:
@@ -217,7 +218,7 @@ def grants() -> set[tuple[str, str, str, str]]:
             who = m.group(1) if m else member
             roles = set(re.findall(r'"(roles/[\w.]+)"', block.body))
             scope = (block.attr("bucket") or block.attr("repository") or block.attr("service_account_id")
-                     or block.attr("project") or "")
+                     or block.attr("secret_id") or block.attr("project") or "")
             if block.blocks("condition"):
                 scope += " [condition]"
             for role in roles:
@@ -237,6 +238,9 @@ def test_grants_are_exactly_the_least_privilege_set():
         ("worker", "storage_bucket", "each.value", "roles/storage.objectViewer"),  # var.source_buckets
         ("worker", "artifact_registry_repository", "google_artifact_registry_repository.images.name",
          "roles/artifactregistry.reader"),
+        # the catalog's password: the worker account (launcher VM and workers) on that one secret
+        ("worker", "secret_manager_secret", "google_secret_manager_secret.catalog_password[0].secret_id",
+         "roles/secretmanager.secretAccessor"),
         # scheduler
         ("scheduler", "project", "var.project_id", "roles/dataflow.developer"),
         ("scheduler", "service_account", "google_service_account.worker.name",
@@ -262,14 +266,15 @@ def test_scheduler_reads_only_template_specs():
 def test_no_broad_or_authoritative_iam_and_no_keys():
     text = "\n".join(p.read_text() for p in TF.glob("*.tf"))
     for role in ("roles/owner", "roles/editor", "roles/viewer", "roles/storage.admin",
-                 "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountKeyAdmin"):
+                 "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountKeyAdmin",
+                 "roles/secretmanager.admin", "roles/cloudsql.admin", "roles/cloudsql.client"):
         assert f'"{role}"' not in text
     kinds = {b.labels[0] for b in all_blocks() if b.kind == "resource"}
     assert not {k for k in kinds if k.endswith(("_iam_binding", "_iam_policy"))}  # additive grants only
     assert "google_service_account_key" not in kinds
-    # Storage roles never at project level.
+    # Storage and secret roles never at project level.
     for block in resources("google_project_iam_member").values():
-        assert "roles/storage." not in block.body
+        assert "roles/storage." not in block.body and "roles/secretmanager." not in block.body
 
 
 def test_no_secrets_in_infra():
@@ -307,7 +312,8 @@ def test_apis_enabled_and_kept_on_destroy():
     services = set(re.findall(r'"([\w.]+\.googleapis\.com)"', local_expr("services")))
     assert {"dataflow.googleapis.com", "compute.googleapis.com", "storage.googleapis.com",
             "artifactregistry.googleapis.com", "cloudscheduler.googleapis.com", "iam.googleapis.com",
-            "logging.googleapis.com"} <= services
+            "logging.googleapis.com", "sqladmin.googleapis.com", "servicenetworking.googleapis.com",
+            "secretmanager.googleapis.com"} <= services
     assert resources("google_project_service")["enabled"].attr("disable_on_destroy") == "false"
 
 
@@ -315,6 +321,174 @@ def test_artifact_registry_repository():
     repo = resources("google_artifact_registry_repository")["images"]
     assert repo.attr("format") == '"DOCKER"'
     assert repo.blocks("docker_config")[0].attr("immutable_tags") == "true"
+
+
+# --- the catalog: Cloud SQL for PostgreSQL, private IP, password in Secret Manager ---------------------
+
+CATALOG_RESOURCES = {
+    "google_sql_database_instance": "catalog", "google_sql_database": "catalog", "google_sql_user": "catalog",
+    "random_password": "catalog", "google_secret_manager_secret": "catalog_password",
+    "google_secret_manager_secret_version": "catalog_password",
+    "google_secret_manager_secret_iam_member": "worker_catalog_password",
+}
+
+
+def catalog_instance() -> Block:
+    return resources("google_sql_database_instance")["catalog"]
+
+
+def test_catalog_resources_exist_only_with_catalog_enabled():
+    for kind, name in CATALOG_RESOURCES.items():
+        assert set(resources(kind)) == {name}, kind
+        assert resources(kind)[name].attr("count") == "var.catalog_enabled ? 1 : 0", kind
+    for kind in ("google_compute_global_address", "google_service_networking_connection"):
+        assert resources(kind)["private_services"].attr("count") == "local.create_private_services ? 1 : 0"
+    assert local_expr("create_private_services") == (
+        "var.catalog_enabled && !var.private_services_connection_exists")
+    assert variables()["catalog_enabled"].attr("default") == "true"
+
+
+def test_catalog_instance_is_postgres_15_on_a_private_ip_only():
+    instance = catalog_instance()
+    assert instance.attr("database_version") == '"POSTGRES_15"'
+    assert instance.attr("region") == "var.region"
+    assert instance.attr("root_password") is None  # the postgres user gets no password: nobody logs in as it
+    settings = instance.blocks("settings")[0]
+    assert settings.attr("tier") == "var.catalog_tier"
+    assert variables()["catalog_tier"].attr("default") == '"db-f1-micro"'  # the smallest tier
+    ip = settings.blocks("ip_configuration")
+    assert len(ip) == 1
+    assert ip[0].attr("ipv4_enabled") == "false"  # no public IP
+    assert ip[0].attr("private_network") == "local.network_id"
+    assert ip[0].attr("ssl_mode") == '"ENCRYPTED_ONLY"'
+    assert not ip[0].blocks("authorized_networks") and not ip[0].blocks("psc_config")
+    assert local_expr("network_id") == '"projects/${var.project_id}/global/networks/${var.network}"'
+    # Created after the peering that gives it its address.
+    assert "google_service_networking_connection.private_services" in instance.attr("depends_on")
+
+
+def test_catalog_instance_is_protected_and_backed_up():
+    instance = catalog_instance()
+    assert instance.attr("deletion_protection") == "true"  # Terraform refuses to destroy it
+    settings = instance.blocks("settings")[0]
+    assert settings.attr("deletion_protection_enabled") == "true"  # and so does the Cloud SQL API
+    assert settings.attr("retain_backups_on_delete") == "true"
+    backup = settings.blocks("backup_configuration")[0]
+    assert backup.attr("enabled") == "true"
+    assert backup.attr("point_in_time_recovery_enabled") == "true"
+    assert int(backup.blocks("backup_retention_settings")[0].attr("retained_backups")) >= 7
+    # The catalog's database and user outlive a `terraform destroy`, like the lake bucket's objects.
+    assert resources("google_sql_database")["catalog"].attr("deletion_policy") == '"ABANDON"'
+    assert resources("google_sql_user")["catalog"].attr("deletion_policy") == '"ABANDON"'
+
+
+def test_private_services_access():
+    address = resources("google_compute_global_address")["private_services"]
+    assert address.attr("purpose") == '"VPC_PEERING"' and address.attr("address_type") == '"INTERNAL"'
+    assert address.attr("network") == "local.network_id"
+    assert address.attr("prefix_length") == "var.private_services_prefix_length"
+    connection = resources("google_service_networking_connection")["private_services"]
+    assert connection.attr("network") == "local.network_id"
+    assert connection.attr("service") == '"servicenetworking.googleapis.com"'
+    assert connection.attr("reserved_peering_ranges") == (
+        "[google_compute_global_address.private_services[0].name]")
+    # Never redefine an existing connection's ranges (that would cut other services off).
+    assert connection.attr("update_on_creation_fail") is None
+    ip = catalog_instance().blocks("settings")[0].blocks("ip_configuration")[0]
+    assert ip.attr("allocated_ip_range") == (
+        "local.create_private_services ? google_compute_global_address.private_services[0].name : null")
+
+
+def test_catalog_password_is_generated_and_kept_in_secret_manager_only():
+    password = resources("random_password")["catalog"]
+    assert int(password.attr("length")) >= 32
+    assert password.attr("special") == "false"  # safe in a URI, a .pgpass line, a shell
+    user = resources("google_sql_user")["catalog"]
+    assert user.attr("name") == "var.catalog_user" and user.attr("type") == '"BUILT_IN"'
+    assert user.attr("password") == "random_password.catalog[0].result"
+    assert user.attr("host") is None  # MySQL only
+    assert variables()["catalog_user"].attr("default") != '"postgres"'
+    secret = resources("google_secret_manager_secret")["catalog_password"]
+    assert secret.attr("secret_id") == "var.catalog_secret_id"
+    replicas = secret.blocks("replication")[0].blocks("user_managed")[0].blocks("replicas")
+    assert [r.attr("location") for r in replicas] == ["var.region"]
+    version = resources("google_secret_manager_secret_version")["catalog_password"]
+    assert version.attr("secret") == "google_secret_manager_secret.catalog_password[0].id"
+    assert version.attr("secret_data") == "random_password.catalog[0].result"
+    # The password is used exactly twice (the user, the secret version) and never printed.
+    text = "\n".join(_code_mask(p.read_text(), keep_strings=True) for p in TF.glob("*.tf"))
+    assert len(re.findall(r"random_password\.catalog\b", text)) == 2
+    outputs = _code_mask((TF / "outputs.tf").read_text(), keep_strings=True)
+    assert "random_password" not in outputs and "secret_data" not in outputs and "password =" not in outputs
+    assert not re.search(r'(?m)^\s*(password|secret_data|root_password)\s*=\s*"', text)  # no literal
+
+
+def test_only_the_worker_account_reads_the_password_secret():
+    grant = resources("google_secret_manager_secret_iam_member")["worker_catalog_password"]
+    assert grant.attr("member") == "google_service_account.worker.member"  # launcher VM and workers
+    assert grant.attr("role") == '"roles/secretmanager.secretAccessor"'
+    assert grant.attr("secret_id") == "google_secret_manager_secret.catalog_password[0].secret_id"
+    assert grant.attr("project") == "google_secret_manager_secret.catalog_password[0].project"
+    assert "secretmanager" not in "".join(b.body for b in resources("google_project_iam_member").values())
+
+
+def test_random_provider_declared_and_state_note_is_honest():
+    terraform = next(b for b in blocks((TF / "versions.tf").read_text()) if b.kind == "terraform")
+    providers = terraform.blocks("required_providers")[0]
+    assert 'source = "hashicorp/random"' in providers.attr("random")
+    versions = (TF / "versions.tf").read_text()
+    assert "State holds a secret" in versions and "password" in versions
+    readme = (ROOT / "infra" / "README.md").read_text()
+    assert "Terraform state holds no secrets" not in readme
+    assert re.search(r"password[^.]*\bin (Terraform )?state", readme)
+
+
+# A rendering of the catalog URI with plausible values for what Terraform learns at apply time.
+CATALOG_INTERPOLATIONS = {
+    "google_sql_user.catalog[0].name": "silake",
+    "google_sql_database_instance.catalog[0].private_ip_address": "10.20.0.3",
+    "google_sql_database.catalog[0].name": "silake",
+    "google_secret_manager_secret_version.catalog_password[0].name":
+        "projects/123456789012/secrets/silake-catalog-password/versions/1",
+}
+
+
+def rendered_catalog_uri() -> str:
+    expr = local_expr("catalog_uri")
+    m = re.fullmatch(r'var\.catalog_enabled \? "(.*)" : null', expr)
+    assert m, expr
+    template = m.group(1)
+    assert set(re.findall(r"\$\{([^}]*)\}", template)) == set(CATALOG_INTERPOLATIONS)
+    return re.sub(r"\$\{([^}]*)\}", lambda i: CATALOG_INTERPOLATIONS[i.group(1)], template)
+
+
+def test_catalog_uri_is_what_the_cli_and_the_template_take():
+    from silake.lake.catalog import CatalogLocation
+
+    uri = rendered_catalog_uri()
+    assert uri == ("postgresql://silake@10.20.0.3:5432/silake"
+                   "?password_secret=projects/123456789012/secrets/silake-catalog-password/versions/1")
+    location = CatalogLocation.parse(uri)
+    assert location.kind == "postgres"
+    assert location.target == "postgresql://silake@10.20.0.3:5432/silake"  # what libpq gets: no password
+    assert location.password_secret == CATALOG_INTERPOLATIONS[
+        "google_secret_manager_secret_version.catalog_password[0].name"]
+    assert location.public() == uri
+    catalog = {p["name"]: p for p in json.loads(METADATA.read_text())["parameters"]}["catalog"]
+    assert all(re.fullmatch(rx, uri) for rx in catalog["regexes"])
+
+
+def test_catalog_outputs():
+    outputs = {b.labels[0]: b for b in all_blocks() if b.kind == "output"}
+    assert outputs["catalog_uri"].attr("value") == "local.catalog_uri"
+    assert outputs["catalog_instance_connection_name"].attr("value") == (
+        "one(google_sql_database_instance.catalog[*].connection_name)")
+    assert outputs["catalog_private_ip"].attr("value") == (
+        "one(google_sql_database_instance.catalog[*].private_ip_address)")
+    assert outputs["catalog_password_secret"].attr("value") == (
+        "one(google_secret_manager_secret.catalog_password[*].name)")
+    for block in outputs.values():
+        assert block.attr("sensitive") is None  # nothing secret is output, so nothing needs hiding
 
 
 # --- the scheduler's launch request ---------------------------------------------------------------------
@@ -346,7 +520,7 @@ def test_scheduler_job_posts_a_flex_template_launch_as_the_scheduler_account():
 def test_launch_request_matches_the_template_and_the_api():
     params = {p["name"]: p for p in json.loads(METADATA.read_text())["parameters"]}
     keys = object_keys(local_expr("launch_parameters"))
-    assert keys == {"sources", "lake", "full_refresh", "metadata"}
+    assert keys == {"sources", "lake", "full_refresh", "metadata", "catalog"}
     assert keys <= set(params)
     assert {n for n, p in params.items() if not p.get("isOptional")} <= keys
     assert object_keys(local_expr("launch_parameters")) & {"max_num_workers", "num_workers",
@@ -359,6 +533,15 @@ def test_launch_request_matches_the_template_and_the_api():
     request = local_expr("launch_request")
     assert object_keys(request) == {"launchParameter", "jobName", "containerSpecGcsPath", "parameters",
                                     "environment"}
+
+
+def test_scheduled_launch_passes_the_catalog_and_runs_in_its_network():
+    parameters = local_expr("launch_parameters")
+    assert "var.catalog_enabled ? { catalog = local.catalog_uri } : {}" in parameters
+    environment = local_expr("launch_environment")
+    assert "var.catalog_enabled && var.subnetwork == null ? { network = var.network } : {}" in environment
+    job = resources("google_cloud_scheduler_job")["ingest"]
+    assert "google_secret_manager_secret_iam_member.worker_catalog_password" in job.attr("depends_on")
 
 
 # --- variables --------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def _commit(claim: Claim, status: str = "ok", size: int = 10, etag: str = "e1",
             table_rows: dict[str, int] | None = None) -> CommitRecord:
     return CommitRecord(f"/release/{claim.label}/{claim.split}/{claim.shard_key}.tar", claim.shard_key,
                         claim.label, claim.split, 0, 1, size, etag, status, 0, 0, 0, table_rows or {}, 0,
-                        claim.run_id, NOW, NOW)
+                        claim.run_id, claim.attempt, NOW, NOW)
 
 
 def _stage(storage: LakeStorage, claim: Claim, vad: pa.RecordBatch | None, **commit) -> ShardManifest:

@@ -2,7 +2,13 @@
 # Launch the silake ingest Flex Template once (the scheduler does the same on its cron).
 #
 #   infra/dataflow/run.sh [--full-refresh] [--metadata URL] [--max-workers N] [--machine-type TYPE]
-#                         [--disk-size-gb N] [--job-name NAME] --lake gs://BUCKET/lake SOURCE...
+#                         [--disk-size-gb N] [--job-name NAME] [--catalog URI]
+#                         [--network NAME] [--subnetwork SUBNETWORK] --lake gs://BUCKET/lake SOURCE...
+#
+# --catalog is the lake's catalog (terraform output catalog_uri: postgresql://USER@PRIVATE_IP:5432/DB
+# ?password_secret=...). The instance has a private IP only: the job must run in its VPC network, so give
+# --network NAME (terraform variable network) or --subnetwork regions/REGION/subnetworks/NAME of it when
+# that is not the project's default network.
 #
 # Environment (terraform outputs in brackets):
 #   PROJECT, REGION        required
@@ -28,6 +34,9 @@ max_workers=""
 machine_type=""
 disk_size_gb=""
 job_name="silake-ingest-$(date -u +%Y%m%d-%H%M%S)"
+catalog=""
+network=""
+subnetwork=""
 sources=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -38,6 +47,9 @@ while [[ $# -gt 0 ]]; do
     --machine-type) machine_type="${2:?--machine-type needs a value}"; shift ;;
     --disk-size-gb) disk_size_gb="${2:?--disk-size-gb needs a value}"; shift ;;
     --job-name) job_name="${2:?--job-name needs a value}"; shift ;;
+    --catalog) catalog="${2:?--catalog needs a value}"; shift ;;
+    --network) network="${2:?--network needs a value}"; shift ;;
+    --subnetwork) subnetwork="${2:?--subnetwork needs a value}"; shift ;;
     -h | --help) usage ;;
     -*) echo "run.sh: unknown option $1" >&2; usage ;;
     *) sources+=("$1") ;;
@@ -57,12 +69,17 @@ STAGING_LOCATION="${STAGING_LOCATION:-gs://$PROJECT-silake-dataflow/staging}"
 for s in "${sources[@]}"; do
     [[ "$s" != *,* ]] || { echo "run.sh: a SOURCE cannot contain a comma: $s" >&2; exit 2; }
 done
+# ~ separates the template parameters below.
+for v in "${sources[@]}" "$lake" "$metadata" "$catalog"; do
+    [[ "$v" != *"~"* ]] || { echo "run.sh: a parameter value cannot contain ~: $v" >&2; exit 2; }
+done
 
 # Template parameters (names from metadata.json). The values hold commas (the source list), so use
 # gcloud's alternative delimiter syntax: "^~^k1=v1~k2=v2" splits on ~ instead of commas.
 joined_sources="$(IFS=,; echo "${sources[*]}")"
 params="^~^sources=$joined_sources~lake=$lake~full_refresh=$full_refresh~sdk_container_image=$IMAGE"
 [[ -z "$metadata" ]] || params="$params~metadata=$metadata"
+[[ -z "$catalog" ]] || params="$params~catalog=$catalog"
 # The launch environment has no disk size flag in gcloud, so it goes as the template's parameter.
 [[ -z "$disk_size_gb" ]] || params="$params~disk_size_gb=$disk_size_gb"
 
@@ -71,6 +88,9 @@ params="^~^sources=$joined_sources~lake=$lake~full_refresh=$full_refresh~sdk_con
 env_args=()
 [[ -z "$max_workers" ]] || env_args+=(--max-workers "$max_workers")
 [[ -z "$machine_type" ]] || env_args+=(--worker-machine-type "$machine_type")
+# Where the launcher VM and the workers run: the catalog's private IP is reachable from its network only.
+[[ -z "$network" ]] || env_args+=(--network "$network")
+[[ -z "$subnetwork" ]] || env_args+=(--subnetwork "$subnetwork")
 
 gcloud dataflow flex-template run "$job_name" \
     --project "$PROJECT" \

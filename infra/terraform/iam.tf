@@ -1,5 +1,5 @@
-# Two service accounts, each with only what its side needs. Bucket and repository roles are granted on
-# the bucket / repository, never project-wide. No keys are created for either account.
+# Two service accounts, each with only what its side needs. Bucket, repository and secret roles are granted
+# on the bucket / repository / secret, never project-wide. No keys are created for either account.
 
 # --- Workers (and the Flex Template launcher VM, which runs as the same account) ---------------------
 
@@ -65,6 +65,17 @@ resource "google_artifact_registry_repository_iam_member" "worker_pull" {
   repository = google_artifact_registry_repository.images.name
   role       = "roles/artifactregistry.reader"
   member     = google_service_account.worker.member
+}
+
+# Read the catalog user's password (catalog.tf), from that one secret only. The launcher VM opens the
+# catalog to plan every run and the job's last step, on a worker, commits to it: both run as this account.
+resource "google_secret_manager_secret_iam_member" "worker_catalog_password" {
+  count = var.catalog_enabled ? 1 : 0
+
+  project   = google_secret_manager_secret.catalog_password[0].project
+  secret_id = google_secret_manager_secret.catalog_password[0].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.worker.member
 }
 
 # --- Scheduler: launches the template, nothing else -------------------------------------------------

@@ -42,3 +42,23 @@ output "run_now" {
   description = "Trigger the scheduled launch once, now."
   value       = local.schedule_enabled ? "gcloud scheduler jobs run ${google_cloud_scheduler_job.ingest[0].name} --location=${var.region} --project=${var.project_id}" : null
 }
+
+output "catalog_uri" {
+  description = "The lake's catalog: pass it as the template's `catalog` parameter (run.sh --catalog) or as --catalog to silake ingest / query. Holds no password: password_secret names the Secret Manager version to read it from. null without catalog_enabled."
+  value       = local.catalog_uri
+}
+
+output "catalog_instance_connection_name" {
+  description = "Cloud SQL connection name (PROJECT:REGION:INSTANCE) of the catalog, for the Cloud SQL Auth Proxy."
+  value       = one(google_sql_database_instance.catalog[*].connection_name)
+}
+
+output "catalog_private_ip" {
+  description = "The catalog instance's private IP in var.network (it has no public IP)."
+  value       = one(google_sql_database_instance.catalog[*].private_ip_address)
+}
+
+output "catalog_password_secret" {
+  description = "Resource name of the Secret Manager secret holding the catalog user's password (gcloud secrets versions access latest --secret=...)."
+  value       = one(google_secret_manager_secret.catalog_password[*].name)
+}

@@ -3,7 +3,8 @@
 # ingests only new, changed or previously failed shards.
 #
 # The job exists only once build.sh has produced an image and a template spec (template_image and
-# template_spec_gcs_path set): see infra/README.md, "Deploy".
+# template_spec_gcs_path set): see infra/README.md, "Deploy". With catalog_enabled, every launch passes the
+# Cloud SQL catalog (catalog.tf) as the template's `catalog` parameter, and the job runs in its network.
 
 locals {
   schedule_enabled = var.template_image != null && var.template_spec_gcs_path != null
@@ -17,6 +18,8 @@ locals {
       full_refresh = "false"
     },
     var.metadata == null ? {} : { metadata = var.metadata },
+    # postgresql://USER@PRIVATE_IP:5432/DB?password_secret=<secret version>: no password in the request.
+    var.catalog_enabled ? { catalog = local.catalog_uri } : {},
   )
 
   # Dataflow's runtime environment of the job (FlexTemplateRuntimeEnvironment). Worker sizing is set
@@ -34,6 +37,9 @@ locals {
       additionalUserLabels = var.labels
     },
     var.subnetwork == null ? {} : { subnetwork = var.subnetwork },
+    # The catalog's private IP is reachable from var.network only: without a subnetwork, name the network
+    # (a subnetwork, when set, decides the network itself and must belong to var.network).
+    var.catalog_enabled && var.subnetwork == null ? { network = var.network } : {},
     var.launcher_machine_type == null ? {} : { launcherMachineType = var.launcher_machine_type },
     var.flexrs_goal == null ? {} : { flexrsGoal = var.flexrs_goal },
   )
@@ -88,5 +94,6 @@ resource "google_cloud_scheduler_job" "ingest" {
     google_project_iam_member.scheduler_dataflow,
     google_service_account_iam_member.scheduler_act_as_worker,
     google_storage_bucket_iam_member.scheduler_templates,
+    google_secret_manager_secret_iam_member.worker_catalog_password,
   ]
 }

@@ -1,5 +1,6 @@
 # Inputs. Only project_id, lake_bucket_name and sources have no default; template_image and
 # template_spec_gcs_path come from infra/dataflow/build.sh once the image exists (see infra/README.md).
+# The catalog's inputs (Cloud SQL, catalog.tf) are at the end.
 
 variable "project_id" {
   description = "GCP project that runs the ingest."
@@ -171,7 +172,7 @@ variable "flexrs_goal" {
 }
 
 variable "subnetwork" {
-  description = "Worker subnetwork (regions/REGION/subnetworks/NAME or a full URL). null: the project's default network."
+  description = "Worker subnetwork (regions/REGION/subnetworks/NAME or a full URL). null: the network named by `network` (auto-mode subnet of the region). With catalog_enabled it must be a subnetwork of `network`, or the workers cannot reach the catalog."
   type        = string
   default     = null
 }
@@ -187,5 +188,96 @@ variable "labels" {
   type        = map(string)
   default = {
     app = "silake"
+  }
+}
+
+# --- The catalog (catalog.tf) --------------------------------------------------------------------------
+
+variable "catalog_enabled" {
+  description = "Keep the lake's DuckLake catalog in a Cloud SQL for PostgreSQL instance (private IP, password in Secret Manager), passed to every scheduled run as the template's catalog parameter. false: the default SQLite catalog inside the lake root, and no Cloud SQL, peering or secret is created."
+  type        = bool
+  default     = true
+}
+
+variable "network" {
+  description = "Name of the VPC network (in project_id) the catalog's private IP lives in. The Dataflow launcher and workers must run in it (subnetwork, when set, must be one of its subnetworks): only this network reaches the catalog."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", var.network))
+    error_message = "network must be a VPC network name (not a URL): lowercase letters, digits, hyphens."
+  }
+}
+
+variable "private_services_connection_exists" {
+  description = "true when `network` already has its private services access connection (servicenetworking.googleapis.com, e.g. made for other Cloud SQL instances): it is reused, and no range or connection is created here. A network holds one such connection; redefining it would drop the other services' ranges."
+  type        = bool
+  default     = false
+}
+
+variable "private_services_prefix_length" {
+  description = "Size of the private services access range allocated in `network` for Google-managed services (Cloud SQL): a /N range that must not overlap the network's subnetworks. Unused when private_services_connection_exists."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.private_services_prefix_length >= 8 && var.private_services_prefix_length <= 24
+    error_message = "private_services_prefix_length must be between 8 and 24 (Cloud SQL needs at least a /24)."
+  }
+}
+
+variable "catalog_instance_name" {
+  description = "Name of the Cloud SQL instance. A deleted instance's name cannot be reused for about a week."
+  type        = string
+  default     = "silake-catalog"
+
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", var.catalog_instance_name))
+    error_message = "catalog_instance_name must start with a letter and hold only lowercase letters, digits and hyphens."
+  }
+}
+
+variable "catalog_tier" {
+  description = "Machine tier of the Cloud SQL instance. db-f1-micro (shared core, the smallest and cheapest) holds a catalog written by one run at a time; db-g1-small or db-custom-1-3840 if many readers query it at once."
+  type        = string
+  default     = "db-f1-micro"
+
+  validation {
+    condition     = can(regex("^db-[a-z0-9-]+$", var.catalog_tier))
+    error_message = "catalog_tier must be a Cloud SQL tier such as db-f1-micro or db-custom-1-3840."
+  }
+}
+
+variable "catalog_database" {
+  description = "PostgreSQL database holding the catalog's tables."
+  type        = string
+  default     = "silake"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.catalog_database))
+    error_message = "catalog_database must be a plain PostgreSQL identifier (lowercase letters, digits, underscores)."
+  }
+}
+
+variable "catalog_user" {
+  description = "PostgreSQL login the launcher and the workers use for the catalog (its password is generated and kept in Secret Manager)."
+  type        = string
+  default     = "silake"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.catalog_user)) && var.catalog_user != "postgres"
+    error_message = "catalog_user must be a plain PostgreSQL identifier other than postgres."
+  }
+}
+
+variable "catalog_secret_id" {
+  description = "Secret Manager secret holding the catalog user's password. Only the worker service account (launcher VM and workers) may read it."
+  type        = string
+  default     = "silake-catalog-password"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.catalog_secret_id))
+    error_message = "catalog_secret_id must hold only letters, digits, hyphens and underscores."
   }
 }

@@ -8,11 +8,18 @@ terraform {
       # .terraform.lock.hcl that `terraform init` writes so every apply uses the same provider build.
       version = "~> 6.14"
     }
+    random = {
+      source = "hashicorp/random"
+      # random_password: the catalog user's password (catalog.tf).
+      version = "~> 3.6"
+    }
   }
 
-  # State holds no secrets here (no keys are created), but keep it in a versioned bucket for teams:
+  # State holds a secret: the catalog user's password (random_password, google_sql_user and the Secret
+  # Manager version all keep it in state, in clear). Keep state in a protected bucket, not on a laptop: a
+  # dedicated, versioned bucket with uniform access and public access prevention, readable only by those
+  # who run Terraform. After uncommenting:
   #   terraform init -backend-config="bucket=<state-bucket>" -backend-config="prefix=silake"
-  # after uncommenting:
   # backend "gcs" {}
 }
 

@@ -40,6 +40,7 @@ class CommitRecord:
     table_rows: dict[str, int]
     bytes_fetched: int
     run_id: str
+    attempt: str
     started_at: datetime
     finished_at: datetime
 

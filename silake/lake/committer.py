@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from silake import failpoints
 from silake.schemas.tables import INGEST_SHARDS, SHARD_TABLES
 
 from .commit import CommitRecord, ShardId, commit_rows, committed_versions
@@ -46,16 +47,25 @@ def shard_predicate(shards: Iterable[ShardId]) -> str:
     return " OR ".join(terms) or "false"
 
 
-def _current_rows(con: duckdb.DuckDBPyConnection, shards: list[ShardId]) -> dict[ShardId, tuple[str, str]]:
-    rows = con.execute(f"SELECT label, split, shard_key, run_id, status FROM ingest_shards "
+@dataclass(frozen=True)
+class _Current:
+    run_id: str
+    attempt: str | None
+    status: str
+
+
+def _current_rows(con: duckdb.DuckDBPyConnection, shards: list[ShardId]) -> dict[ShardId, _Current]:
+    rows = con.execute(f"SELECT label, split, shard_key, run_id, attempt, status FROM ingest_shards "
                        f"WHERE {shard_predicate(shards)}").fetchall()
-    return {(label, split, key): (run_id, status) for label, split, key, run_id, status in rows}
+    return {(label, split, key): _Current(run_id, attempt, status)
+            for label, split, key, run_id, attempt, status in rows}
 
 
 @dataclass
 class BatchResult:
     snapshot: int | None
     committed: list[ShardManifest] = field(default_factory=list)
+    already: list[ShardManifest] = field(default_factory=list)  # committed before (by a commit not settled)
     superseded: list[ShardManifest] = field(default_factory=list)  # another attempt of the run got there first
 
 
@@ -73,8 +83,10 @@ def commit_batch(writer: CatalogWriter, manifests: list[ShardManifest], *, messa
         todo: list[ShardManifest] = []
         for sid, m in sorted(latest.items()):
             prev = current.get(sid)
-            if prev is not None and prev[0] == m.claim.run_id and prev[1] in ("ok", "truncated"):
-                result.superseded.append(m)  # this run committed the shard already (a retried attempt)
+            if prev is not None and (prev.run_id, prev.attempt) == (m.claim.run_id, m.claim.attempt):
+                result.already.append(m)  # this very attempt is committed: its files are live
+            elif prev is not None and prev.run_id == m.claim.run_id and prev.status in ("ok", "truncated"):
+                result.superseded.append(m)  # another attempt of this run was committed (a retried bundle)
             else:
                 todo.append(m)
         if not todo:
@@ -134,17 +146,22 @@ class Committer:
                 extra: dict[str, object] | None = None) -> list[CommitRecord]:
         if self.check is not None:
             self.check()
+        failpoints.hit("commit.before")
         result = commit_batch(self.writer, manifests, message=message,
                               extra={"run_id": self.run_id, **(extra or {})})
-        for m in result.committed:
-            settle(self.storage, m.claim)
-        for m in result.superseded:
-            discard(self.storage, m.claim)
+        failpoints.hit("commit.after")
+        self._settle(result)
         if result.snapshot is not None:
             self.snapshots.append(result.snapshot)
         records = [m.commit for m in result.committed]
         self.committed += records
         return records
+
+    def _settle(self, result: BatchResult) -> None:
+        for m in (*result.committed, *result.already):
+            settle(self.storage, m.claim)
+        for m in result.superseded:
+            discard(self.storage, m.claim)
 
     def finish(self) -> None:
         """After the run: commit what is left, then drop the run's claims that never produced a manifest."""
@@ -155,29 +172,33 @@ class Committer:
 
     def recover(self) -> tuple[int, int]:
         """Settle what other (dead) runs staged: commit complete manifests of shard versions the lake does not
-        hold yet, delete the rest. Returns (shards recovered, attempts discarded). Call with the lease held."""
+        hold yet, keep the files of attempts that were committed, delete the rest. Returns (shards
+        recovered, attempts discarded). Call with the lease held."""
         recovered = discarded = 0
         for run_id in list_runs(self.storage):
             if run_id == self.run_id:
                 continue
             staged = list_staged(self.storage, run_id)
             manifests = [read_manifest(self.storage, p) for p in staged.manifests]
-            done = committed_versions(self.writer.con)  # type: ignore[arg-type]
-            adopt = [m for m in manifests
-                     if done.get(m.commit.shard_id) != (m.commit.size, m.commit.etag) and self._complete(m)]
+            assert self.writer.con is not None
+            done = committed_versions(self.writer.con)
+            current = _current_rows(self.writer.con, [m.commit.shard_id for m in manifests]) if manifests else {}
+            candidates: list[ShardManifest] = []
             for m in manifests:
-                if m not in adopt:
+                prev = current.get(m.commit.shard_id)
+                if prev is not None and (prev.run_id, prev.attempt) == (m.claim.run_id, m.claim.attempt):
+                    settle(self.storage, m.claim)  # committed, killed before it was settled
+                elif done.get(m.commit.shard_id) != (m.commit.size, m.commit.etag) and self._complete(m):
+                    candidates.append(m)
+                else:
                     discard(self.storage, m.claim)
                     discarded += 1
-            if adopt:
+            if candidates:
                 if self.check is not None:
                     self.check()
-                result = commit_batch(self.writer, adopt, message=f"recover run {run_id}",
+                result = commit_batch(self.writer, candidates, message=f"recover run {run_id}",
                                       extra={"run_id": run_id, "recovered_by": self.run_id})
-                for m in result.committed:
-                    settle(self.storage, m.claim)
-                for m in result.superseded:
-                    discard(self.storage, m.claim)
+                self._settle(result)
                 recovered += len(result.committed)
                 discarded += len(result.superseded)
             with_manifest = {m.claim for m in manifests}

@@ -1,12 +1,13 @@
 """Single-writer lease: one ingest run at a time may write a lake.
 
-The launcher takes `ROOT/_lease.json` before it starts the pipeline, and the pipeline's last step releases
-it, so two scheduled runs that overlap cannot interleave their writes: the second one stops with a clear
-error naming the holder. Taking the lease is a create-if-absent (O_EXCL locally, a conditional PUT on S3
-and GCS), so of two runs starting together exactly one wins. A lease older than its TTL (a run that died)
-may be taken over: the stale file is deleted and the create retried, which leaves a small window in which
-two runs that both saw the same stale lease could each delete the other's fresh one; the read-back after
-the create makes that visible as LeaseHeld instead of silent.
+The launcher takes `ROOT/_lease.json` before it writes anything and releases it at the end (a run that does
+not wait hands it to the pipeline's last step), so two runs that overlap cannot interleave their commits:
+the second one stops with a clear error naming the holder. Taking the lease is a create-if-absent (O_EXCL
+locally, a conditional PUT on S3 and GCS), so of two runs starting together exactly one wins. A lease
+older than its TTL, or whose holder process on this host is gone (a killed run), may be taken over: the
+stale file is deleted and the create retried, which leaves a small window in which two runs that both saw
+the same stale lease could each delete the other's fresh one; the read-back after the create makes that
+visible as LeaseHeld instead of silent.
 """
 
 from __future__ import annotations
@@ -41,6 +42,19 @@ class Lease:
     def expired(self, now: datetime) -> bool:
         return datetime.fromisoformat(self.expires_at) <= now
 
+    def holder_dead(self) -> bool:
+        """The holder ran on this host and its process is gone (a killed run): the lease is stale."""
+        host, _, pid = self.holder.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
+
 
 def _read(storage: LakeStorage) -> Lease | None:
     path = storage.path(LEASE_FILE)
@@ -56,7 +70,8 @@ def acquire(storage: LakeStorage, run_id: str, ttl: timedelta = DEFAULT_TTL) -> 
     """Take the lease for `run_id` or raise LeaseHeld."""
     now = datetime.now(UTC)
     current = _read(storage)
-    if current is not None and current.run_id != run_id and not current.expired(now):
+    if current is not None and current.run_id != run_id and not current.expired(now) \
+            and not current.holder_dead():
         raise LeaseHeld(
             f"lake {storage.uri} is being written by run {current.run_id} ({current.holder}) since "
             f"{current.acquired_at}; its lease expires at {current.expires_at}. If that run is dead, "

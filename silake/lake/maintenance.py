@@ -148,9 +148,19 @@ def purge_deleted(writer: CatalogWriter, snapshot: int) -> None:
     successor, delete every file no snapshot needs any more."""
     con = writer.con
     assert con is not None
-    for table in (*SAMPLE_TABLES, "quarantine", "filelist", "participants"):
-        con.execute(f"CALL ducklake_rewrite_data_files({sql_literal(ALIAS)}, {sql_literal(table)}, "
-                    "delete_threshold => 0)").fetchall()
+
+    def auto_compact(table: str, on: bool) -> None:
+        con.execute(f"CALL {ALIAS}.set_option('auto_compact', {str(on).lower()}, table_name => {sql_literal(table)})")
+
+    for table in LARGE_TABLES:  # compaction leaves them alone, a purge may not
+        auto_compact(table, True)
+    try:
+        for table in (*SAMPLE_TABLES, "quarantine", "filelist", "participants"):
+            con.execute(f"CALL ducklake_rewrite_data_files({sql_literal(ALIAS)}, {sql_literal(table)}, "
+                        "delete_threshold => 0)").fetchall()
+    finally:
+        for table in LARGE_TABLES:
+            auto_compact(table, False)
     older = [r[0] for r in con.execute(
         f"SELECT snapshot_id FROM ducklake_snapshots({sql_literal(ALIAS)}) WHERE snapshot_id < "
         f"(SELECT max(snapshot_id) FROM ducklake_snapshots({sql_literal(ALIAS)}))").fetchall()]
