@@ -8,6 +8,7 @@ inserted by the commit step. `frames` and `hypernet` columns are derived from `s
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -75,6 +76,12 @@ FILES = _schema(
     ("n_timed_words", pa.int32()),
     ("n_vad_segments", pa.int32()),
     ("n_annotations", pa.int32()),
+    # per-file timing aggregates of the json, so QA and speech analytics never scan words or VAD rows
+    ("speaking_s", pa.float64()),  # summed VAD interval lengths (negative lengths count as 0)
+    ("first_vad_start_s", pa.float64()),  # null without VAD
+    ("last_vad_end_s", pa.float64()),
+    ("first_word_start_s", pa.float64()),  # over timed words (start and end both set); null without
+    ("last_word_end_s", pa.float64()),
     # wav header facts (null when the member is missing)
     ("has_wav", pa.bool_()),
     ("wav_sample_rate", pa.int32()),
@@ -176,6 +183,16 @@ QUARANTINE = pa.schema([
     ("run_id", pa.string()),
 ])
 
+#: QA findings, one row per (file, flag); computed by the SQL layer's QA families (sql/qa) and stored by the
+#: commit that changed their inputs, in the same transaction.
+QA_FINDINGS = pa.schema([
+    ("file_id", pa.string()),
+    ("label", pa.string()),
+    ("split", pa.string()),
+    ("flag", pa.string()),  # a flag of qa_flag_definitions
+    ("detail", pa.string()),  # human-readable: what was found, with the values compared
+])
+
 INGEST_SHARDS = pa.schema([
     ("shard_uri", pa.string()),
     ("shard_key", pa.string()),
@@ -193,6 +210,7 @@ INGEST_SHARDS = pa.schema([
     ("bytes_fetched", pa.int64()),
     ("run_id", pa.string()),
     ("attempt", pa.string()),  # which attempt of the run at this shard was committed (names its data files)
+    ("schema_version", pa.string()),  # SHARD_SCHEMA_VERSION of the silake that wrote the shard's files
     ("started_at", _ts),
     ("finished_at", _ts),
 ])
@@ -282,6 +300,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("quarantine", QUARANTINE, True, "rejected samples, members and shards, with the reason"),
     Table("ingest_shards", INGEST_SHARDS, False, "one row per shard: its version, status and accounting; "
           "committed together with the shard's files"),
+    Table("qa_findings", QA_FINDINGS, False, "QA findings, one row per (file, flag), stored by the commit "
+          "that changed their inputs"),
     Table("participants", PARTICIPANTS, False, "participants.csv"),
     Table("relationships", RELATIONSHIPS, False, "relationships.csv"),
     Table("prompts", PROMPTS, False, "interactions.csv"),
@@ -299,3 +319,15 @@ SHARD_TABLES: tuple[str, ...] = (*SAMPLE_TABLES, "quarantine")
 METADATA_TABLES: tuple[str, ...] = ("participants", "relationships", "prompts", "filelist")
 #: Per-shard tables with large files that compaction leaves alone (the rest are small per shard).
 LARGE_TABLES: tuple[str, ...] = ("frames", "hypernet")
+
+
+def _shard_schema_version() -> str:
+    digest = hashlib.sha256()
+    for name in SHARD_TABLES:
+        digest.update(f"{name}:{TABLES[name].schema.to_string(show_schema_metadata=False)}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+#: Version of what a shard's data files hold: a shard committed under another version (an older silake
+#: that wrote fewer columns) is re-processed by the next ingest, so no row lacks a column it should have.
+SHARD_SCHEMA_VERSION: str = _shard_schema_version()

@@ -98,6 +98,11 @@ def test_facts() -> None:
         "n_timed_words": 4,
         "n_vad_segments": 2,
         "n_annotations": 4,
+        "speaking_s": pytest.approx((1.8 - 0.4) + (4.3 - 2.9)),
+        "first_vad_start_s": 0.4,
+        "last_vad_end_s": 4.3,
+        "first_word_start_s": 0.5,  # timed words only: "there" has no times
+        "last_word_end_s": 4.25,
     }
 
 
@@ -111,6 +116,7 @@ def test_empty_lists_and_missing_id() -> None:
     facts = json_facts(doc)
     assert facts["json_has_id"] is False and facts["annotation_kinds"] == []
     assert not facts["has_annotation_1p"] and not facts["has_annotation_3p"]
+    assert facts["speaking_s"] == 0 and facts["last_vad_end_s"] is None and facts["first_word_start_s"] is None
 
 
 def test_null_id_counts_as_missing() -> None:

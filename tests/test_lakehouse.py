@@ -57,6 +57,12 @@ def assert_whole(counts: dict[str, int]) -> None:
     assert counts["committed_files"] == counts["files"], counts
 
 
+def assert_qa_in_step(lake: Path) -> None:
+    """The QA findings the commits stored equal a full recomputation of the lake as it is."""
+    with connect(str(lake)) as con:
+        assert set(con.sql("FROM qa_flags").fetchall()) == set(con.sql("FROM qa_flags_live").fetchall())
+
+
 def expected(truth) -> dict[str, int]:
     files = truth.files
     return {"files": len(files), "frames": sum(f.n_frames for f in files), "words": sum(f.n_words for f in files),
@@ -132,6 +138,7 @@ def test_sigkill_never_leaves_a_partial_shard_and_the_next_run_recovers(sample_r
     assert_whole(final)
     assert {k: final[k] for k in expected(truth)} == expected(truth)
     assert not (lake / "_staging").exists() and not (lake / "_lease.json").exists()
+    assert_qa_in_step(lake)
     on_disk = {p.relative_to(lake).as_posix() for p in (lake / "main").rglob("*") if p.is_file()}
     assert on_disk <= referenced_files(lake)  # no file of the dead run is left unreferenced
 
@@ -211,6 +218,9 @@ def test_delete_removes_every_row_of_a_participant_from_every_table(sample_relea
             assert con.sql(f"SELECT count(*) FROM {t} WHERE {where}").fetchone()[0] == 0, t
         assert con.sql(f"SELECT count(*) FROM participants WHERE {where}").fetchone()[0] == 0
         assert con.sql("SELECT count(*) FROM files").fetchone()[0] == len(truth.files) - len(mine)
+        ids = ", ".join(f"'{f.file_id}'" for f in mine)
+        assert con.sql(f"SELECT count(*) FROM qa_flags WHERE file_id IN ({ids})").fetchone()[0] == 0
+    assert_qa_in_step(lake)  # the deleted files' findings went, their partners' were recomputed
     with connect(str(lake), snapshot=snap_before) as con:  # still in the older snapshot ...
         assert con.sql(f"SELECT count(*) FROM files WHERE {where}").fetchone()[0] == len(mine)
     purge = subprocess.run([SILAKE, "delete", "--lake", str(lake), "--where", "true AND " + where, "--purge"],

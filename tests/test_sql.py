@@ -336,6 +336,13 @@ def _rows(spec: Spec, index: int) -> dict[str, list[dict]]:
         "n_transcript_segments": len(spec.transcript()), "n_words": len(words),
         "n_timed_words": sum(w[1] is not None for _, _, w in words),
         "n_vad_segments": len(spec.vad_intervals()), "n_annotations": len(moments),
+        "speaking_s": sum(max(e - s, 0.0) for s, e in spec.vad_intervals()),
+        "first_vad_start_s": min((s for s, _ in spec.vad_intervals()), default=None),
+        "last_vad_end_s": max((e for _, e in spec.vad_intervals()), default=None),
+        "first_word_start_s": min((w[1] for _, _, w in words if w[1] is not None and w[2] is not None),
+                                  default=None),
+        "last_word_end_s": max((w[2] for _, _, w in words if w[1] is not None and w[2] is not None),
+                               default=None),
         "has_wav": True, "wav_sample_rate": WAV_SAMPLE_RATE, "wav_channels": 1, "wav_format": 3,
         "wav_bits_per_sample": 32, "wav_n_samples": spec.wav_samples, "wav_duration_s": wav_s,
         "has_mp4": True, "mp4_major_brand": "isom", "mp4_has_moov": True, "mp4_duration_s": t / fps_nominal,
@@ -494,6 +501,12 @@ def test_thresholds_agree_with_the_sample_generator(con: duckdb.DuckDBPyConnecti
 # ---------------------------------------------------------------------------------------------------------
 
 
+def test_stored_findings_equal_a_full_recomputation(con: duckdb.DuckDBPyConnection) -> None:
+    stored = set(con.sql("SELECT * FROM qa_flags").fetchall())
+    assert stored == set(con.sql("SELECT * FROM qa_flags_live").fetchall())
+    assert {(r[1], r[2], r[0], r[3]) for r in stored} == expected_flags()
+
+
 def test_every_flag_fires_exactly_where_planted(con: duckdb.DuckDBPyConnection) -> None:
     found = {tuple(r) for r in con.sql("SELECT label, split, file_id, flag FROM qa_flags").fetchall()}
     expected = expected_flags()
@@ -545,13 +558,16 @@ def test_qa_summary_counts_by_vendor_label_split(con: duckdb.DuckDBPyConnection)
 
 
 def test_thresholds_are_read_from_the_view(lake: Path) -> None:
-    with connect(str(lake)) as c:  # re-create the view with one value changed: the flag follows
+    with connect(str(lake)) as c:  # re-create the view with one value changed: the live flags follow
         c.execute("CREATE TABLE t AS FROM qa_thresholds")
         c.execute("UPDATE t SET value = 0.7 WHERE name = 'low_validity_fraction'")
         c.execute("CREATE OR REPLACE VIEW qa_thresholds AS FROM t")
-        low_pose = {r[0] for r in c.sql("SELECT file_id FROM qa_flags WHERE flag = 'low_pose_validity'")
-                    .fetchall()}
-    assert low_pose == {"V03_S0026_I00000026_P2601", "V03_S0026_I00000026_P2602"}
+        live = {r[0] for r in c.sql("SELECT file_id FROM qa_flags_live WHERE flag = 'low_pose_validity'")
+                .fetchall()}
+        stored = {r[0] for r in c.sql("SELECT file_id FROM qa_flags WHERE flag = 'low_pose_validity'")
+                  .fetchall()}
+    assert live == {"V03_S0026_I00000026_P2601", "V03_S0026_I00000026_P2602"}
+    assert stored == {"V03_S0026_I00000026_P2601"}  # the lake's findings, from the thresholds of the commit
 
 
 def test_a_table_without_rows_is_empty_and_qa_never_reads_frames(tmp_path: Path) -> None:

@@ -120,11 +120,23 @@ def json_batches(doc: SampleJson, keys: FileKeys) -> dict[str, pa.RecordBatch]:
     }
 
 
+def _extreme(values: list[float], pick) -> float | None:
+    return pick(values) if values else None
+
+
 def json_facts(doc: SampleJson) -> dict[str, object]:
-    """The `files` columns the json determines. An annotation kind counts when its key is present."""
+    """The `files` columns the json determines. An annotation kind counts when its key is present.
+
+    The per-file timing aggregates (speech span, first/last timed word) are what QA and speech analytics
+    need from the transcript and VAD, so neither has to scan those tables."""
     kinds = sorted(doc.annotations())
     words = [w for x in doc.transcript for w in x.words]
     return {
+        "speaking_s": sum(max(v.end - v.start, 0.0) for v in doc.vad),
+        "first_vad_start_s": _extreme([v.start for v in doc.vad], min),
+        "last_vad_end_s": _extreme([v.end for v in doc.vad], max),
+        "first_word_start_s": _extreme([w.start for w in words if w.start is not None and w.end is not None], min),
+        "last_word_end_s": _extreme([w.end for w in words if w.start is not None and w.end is not None], max),
         "json_has_id": doc.id is not None,
         "annotation_kinds": kinds,
         "has_annotation_1p": any(k.startswith("1P") for k in kinds),

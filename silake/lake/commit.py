@@ -15,7 +15,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from silake.schemas.tables import INGEST_SHARDS
+from silake.schemas.tables import INGEST_SHARDS, SHARD_SCHEMA_VERSION
 
 DONE_STATUSES = frozenset({"ok", "truncated"})
 ShardId = tuple[str, str, str]  # (label, split, shard_key): unique in a lake
@@ -72,18 +72,22 @@ class CommitRecord:
 
 
 def commit_rows(records: list[CommitRecord]) -> pa.Table:
-    """`ingest_shards` rows for `records`, with exactly the table's schema."""
+    """`ingest_shards` rows for `records`, with exactly the table's schema (stamped with this silake's
+    SHARD_SCHEMA_VERSION: the records are what this code wrote)."""
     rows = []
     for r in records:
-        row = {f.name: getattr(r, f.name) for f in INGEST_SHARDS}
+        row = {f.name: getattr(r, f.name, None) for f in INGEST_SHARDS}
         row["table_rows"] = sorted(r.table_rows.items())
+        row["schema_version"] = SHARD_SCHEMA_VERSION
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=INGEST_SHARDS)
 
 
 def committed_versions(con: duckdb.DuckDBPyConnection) -> dict[ShardId, tuple[int, str | None]]:
-    """(label, split, shard_key) -> (size, etag) of every shard committed as done, read from the catalog."""
+    """(label, split, shard_key) -> (size, etag) of every shard committed as done by this version of the
+    shard schemas, read from the catalog (shards an older silake wrote count as not committed)."""
     rows = con.execute(
-        "SELECT label, split, shard_key, size, etag FROM ingest_shards WHERE status IN ('ok', 'truncated')"
+        "SELECT label, split, shard_key, size, etag FROM ingest_shards WHERE status IN ('ok', 'truncated') "
+        f"AND schema_version = '{SHARD_SCHEMA_VERSION}'"
     ).fetchall()
     return {(label, split, key): (int(size), etag) for label, split, key, size, etag in rows}

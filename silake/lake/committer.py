@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 
 from silake import failpoints
 from silake.schemas.tables import INGEST_SHARDS, SHARD_TABLES
@@ -35,6 +36,13 @@ from .storage import LakeStorage
 log = logging.getLogger(__name__)
 #: Registered as a DuckDB view while a batch commits.
 _ROWS_VIEW = "silake_commit_rows"
+#: What a commit tells the derived tables about the files it touched (before and after).
+CHANGED_COLUMNS = ("file_id", "label", "split", "interaction_key", "vendor_id", "participant_id")
+
+
+def changed_files(con: duckdb.DuckDBPyConnection, where: str) -> pa.Table:
+    """The CHANGED_COLUMNS of the `files` rows matching `where` (read in the caller's transaction)."""
+    return con.execute(f"SELECT {', '.join(CHANGED_COLUMNS)} FROM files WHERE {where}").to_arrow_table()
 
 
 def shard_predicate(shards: Iterable[ShardId]) -> str:
@@ -91,6 +99,8 @@ def commit_batch(writer: CatalogWriter, manifests: list[ShardManifest], *, messa
                 todo.append(m)
         if not todo:
             return
+        touched = shard_predicate(m.commit.shard_id for m in todo if m.commit.done)
+        before = changed_files(con, touched)
         replaced = [m.commit.shard_id for m in todo if m.commit.done and m.commit.shard_id in current]
         if replaced:
             where = shard_predicate(replaced)
@@ -111,6 +121,7 @@ def commit_batch(writer: CatalogWriter, manifests: list[ShardManifest], *, messa
             con.execute(f"INSERT INTO ingest_shards ({cols}) SELECT {cols} FROM {_ROWS_VIEW}")
         finally:
             con.unregister(_ROWS_VIEW)
+        writer.derive(con, pa.concat_tables([before, changed_files(con, touched)]))
         result.committed = todo
 
     keys = sorted(latest)

@@ -70,3 +70,9 @@ def evolve_sql(table: Table, existing: dict[str, str]) -> str:
 
 def all_tables() -> list[Table]:
     return list(TABLES.values())
+
+
+def missing_columns(existing: dict[str, dict[str, str]]) -> list[str]:
+    """`table.column` this silake declares and a catalog lacks (`existing`: table -> column -> type)."""
+    return [f"{t.name}.{name}" for t in all_tables() for name, _ in table_columns(t)
+            if name not in existing.get(t.name, {})]

@@ -43,8 +43,11 @@ def connection_config() -> dict[str, str | bool]:
 
 
 def connect(database: str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with silake's settings (no network installs, silake's extension directory)."""
-    return duckdb.connect(database, read_only=read_only, config=connection_config())
+    """A DuckDB connection with silake's settings (no network installs, silake's extension directory, no
+    progress bar: DuckDB draws it on stdout, which carries query results)."""
+    con = duckdb.connect(database, read_only=read_only, config=connection_config())
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def packaged_file(name: str) -> Path:

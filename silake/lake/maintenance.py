@@ -27,6 +27,7 @@ from silake.schemas.tables import LARGE_TABLES, SAMPLE_TABLES, SHARD_TABLES
 
 from . import lease
 from .catalog import Lake
+from .committer import CHANGED_COLUMNS
 from .ddl import quote
 from .session import ALIAS, CatalogWriter, sql_literal
 
@@ -111,8 +112,8 @@ def delete_files(writer: CatalogWriter, predicate: str, *, purge: bool = False) 
     """
     con = writer.con
     assert con is not None
-    keys = con.execute(f"SELECT DISTINCT file_id, label, split, vendor_id, participant_id FROM files "
-                       f"WHERE {predicate}").to_arrow_table()
+    keys = con.execute(f"SELECT DISTINCT {', '.join(CHANGED_COLUMNS)} FROM files WHERE {predicate}"
+                       ).to_arrow_table()
     if keys.num_rows == 0:
         return DeleteReport(0, {}, None)
     rows: dict[str, int] = {}
@@ -133,6 +134,7 @@ def delete_files(writer: CatalogWriter, predicate: str, *, purge: bool = False) 
             rows["participants"] = int(n[0]) if n else 0
         finally:
             c.unregister(_KEYS_VIEW)
+        writer.derive(c, keys)
 
     snapshot = writer.transaction(body, message=f"delete where {predicate}",
                                   extra={"delete": predicate, "files": keys.num_rows})

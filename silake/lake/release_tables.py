@@ -92,6 +92,7 @@ def commit_release_tables(writer: CatalogWriter, tables: dict[str, pa.Table], qu
             if change is not None:
                 c.execute(f"CALL ducklake_add_data_files({sql_literal(ALIAS)}, {sql_literal(name)}, "
                           f"{sql_literal(writer.lake.data_path + change[0])}, hive_partitioning => true)").fetchall()
+        writer.derive(c, None)  # metadata feed many QA flags: recompute them all
 
     writer.transaction(body, message=f"metadata tables of run {run_id}",
                        extra={"run_id": run_id, "metadata_tables": sorted(changes)})

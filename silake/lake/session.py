@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
+import pyarrow as pa
 
 from silake.schemas.tables import LARGE_TABLES
 from silake.sources.filesystems import etag_from_info, resolve
@@ -225,15 +227,34 @@ def first_line(exc: BaseException) -> str:
 
 
 # -- the writer -----------------------------------------------------------------------------------------------
+class Derive(Protocol):
+    """Derived tables a commit keeps in step with the data (the SQL layer's QA findings)."""
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Set the writer's session up for refreshes (outside any transaction)."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, changed: pa.Table | None) -> None:
+        """Refresh for the files `changed` (None: all), inside the commit's transaction."""
+
+
+def _default_derive() -> Derive:
+    from silake.query.derived import refresh_qa  # the SQL layer's derived tables (QA findings)
+
+    return refresh_qa
+
+
 class CatalogWriter:
     """The catalog opened for writing by the lease holder: `with CatalogWriter(lake) as w: w.transaction(...)`.
 
     The first use creates the lake: `silake.json`, the catalog (SQLite in WAL mode, so readers never wait)
     and every table of `silake.schemas.tables`; later uses add tables and columns a newer silake declares.
+    Every commit that changes data calls `derive(con, changed)` in its transaction: by default the SQL
+    layer's refresh of the stored QA findings (`silake.query.derived`), for the files `changed` (None: all).
     """
 
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, derive: Derive | None = None) -> None:
         self.lake = lake
+        self.derive: Derive = derive or _default_derive()
         self.con: duckdb.DuckDBPyConnection | None = None
         self._workdir: str | None = None
         self._local: str | None = None  # the SQLite file attached (a working copy for remote catalogs)
@@ -251,6 +272,7 @@ class CatalogWriter:
             self.con.execute(attach_sql(lake, target, read_only=False))
             self.con.execute(f"USE {ALIAS}")
             self._ensure_tables()
+            self.derive.prepare(self.con)
             if new:
                 storage.publish_bytes(json.dumps(lake.descriptor(), indent=2).encode() + b"\n",
                                       storage.path(DESCRIPTOR_FILE))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from silake.lake.catalog import Lake, LakeError, locate_lake
+from silake.lake.ddl import missing_columns
 from silake.lake.session import open_reader
 
 from .views import define_views
@@ -30,9 +31,25 @@ def connect(lake: str | Lake, *, snapshot: int | None = None, catalog: str | Non
     try:
         define_views(con)
     except duckdb.Error as exc:
+        gaps = missing_columns(catalog_columns(con))
         con.close()
+        if gaps:
+            raise LakeError(
+                f"the lake at {target.root} was written by an older silake (its tables lack "
+                f"{', '.join(gaps[:5])}{' ...' if len(gaps) > 5 else ''}): run `silake ingest SOURCE --lake "
+                f"{target.root}` once - the tables gain the columns and the shards written before are re-read"
+            ) from None
         raise LakeError(f"cannot define the SQL layer on {target.root}: {exc}") from None
     return con
+
+
+def catalog_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """table -> column -> type of the lake's tables, as its catalog holds them."""
+    out: dict[str, dict[str, str]] = {}
+    for table, column, typ in con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                                          "WHERE database_name = 'lake'").fetchall():
+        out.setdefault(table, {})[column] = typ
+    return out
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:

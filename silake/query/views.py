@@ -83,8 +83,8 @@ def fingerprint() -> str:
 
 
 def _catalog_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
-    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE database_name = ? AND view_name = ?",
-                         [ALIAS, CATALOG_INFO_VIEW]).fetchone()
+    exists = con.execute(f"SELECT count(*) FROM duckdb_views() WHERE database_name = '{ALIAS}' AND "
+                         f"view_name = '{CATALOG_INFO_VIEW}'").fetchone()
     if not exists or not exists[0]:
         return None
     row = con.execute(f"SELECT sql_fingerprint FROM {ALIAS}.main.{CATALOG_INFO_VIEW}").fetchone()
@@ -104,6 +104,10 @@ def publish_views(writer: CatalogWriter) -> bool:
             f"{sql_literal(__version__)} AS written_by_silake, TIMESTAMPTZ "
             f"{sql_literal(datetime.now(UTC).isoformat(timespec='seconds'))} AS written_at, "
             "'the views of silake''s SQL layer (sql/); the data is in the lake''s tables' AS note;\n")
-    writer.transaction(lambda c: c.execute(view_script() + info), message="silake: SQL layer views",
-                       extra={"sql_fingerprint": digest})
+
+    def body(c: duckdb.DuckDBPyConnection) -> None:
+        c.execute(f"USE {ALIAS};\n" + view_script() + info)
+        writer.derive(c, None)  # the stored QA findings follow the new SQL
+
+    writer.transaction(body, message="silake: SQL layer views", extra={"sql_fingerprint": digest})
     return True

@@ -1,5 +1,6 @@
 -- qa_annotations: findings of known limitation 2 (moment-of-interest time noise) - one row per
 -- (file, flag); the detail counts the offending annotations and shows the first. Thresholds: qa_thresholds.
+-- Files: qa_scope_files (see 05_qa_scope.sql); their partners are in scope too.
 --
 --   annotation_zero_length        end_ts = start_ts.
 --   annotation_negative_length    end_ts < start_ts.
@@ -10,26 +11,30 @@
 --                                 is the original is unknown: both files are flagged.
 
 CREATE OR REPLACE VIEW qa_annotations AS
-WITH findings AS (
-    SELECT a.*, 'annotation_zero_length' AS flag
+WITH scoped AS (
+    SELECT a.*, f.duration_s
     FROM annotations AS a
+    JOIN qa_scope_files AS f USING (file_id, label, split)
+),
+findings AS (
+    SELECT a.*, 'annotation_zero_length' AS flag
+    FROM scoped AS a
     WHERE a.end_ts = a.start_ts
 
     UNION ALL
     SELECT a.*, 'annotation_negative_length'
-    FROM annotations AS a
+    FROM scoped AS a
     WHERE a.end_ts < a.start_ts
 
     UNION ALL
     SELECT a.*, 'annotation_past_end'
-    FROM annotations AS a
-    JOIN files AS f USING (file_id, label, split)
-    WHERE a.end_ts > f.duration_s + qa_threshold('annotation_past_end_tolerance_s')
+    FROM scoped AS a
+    WHERE a.end_ts > a.duration_s + qa_threshold('annotation_past_end_tolerance_s')
 
     UNION ALL
     SELECT a.*, 'annotation_copied_to_partner'
-    FROM annotations AS a
-    SEMI JOIN annotations AS b
+    FROM scoped AS a
+    SEMI JOIN scoped AS b
         ON b.interaction_key = a.interaction_key
         AND b.file_id <> a.file_id
         AND b.kind = a.kind

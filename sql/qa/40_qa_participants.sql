@@ -1,6 +1,8 @@
 -- qa_participants: findings of known limitation 3 (wrong participant ids) and of the metadata joins -
 -- one row per (file, flag). "Listed" files are the ingested ones plus filelist.csv (when the lake has it),
--- so a partner or a second split that was not ingested still counts.
+-- so a partner or a second split that was not ingested still counts. Files: qa_scope_files and
+-- qa_scope_filelist (see 05_qa_scope.sql); every file of their interactions and participant stems is in
+-- scope too.
 --
 --   participant_id_variant         another participant id of the same vendor with the same digit stem
 --                                  labels a listed file (0602 and 0602A; 0602A and 0602B): all their files.
@@ -13,9 +15,9 @@
 
 CREATE OR REPLACE VIEW qa_participants AS
 WITH listed AS (
-    SELECT file_id, vendor_id, session_id, participant_id, interaction_key, label, split FROM files
+    SELECT file_id, vendor_id, session_id, participant_id, interaction_key, label, split FROM qa_scope_files
     UNION
-    SELECT file_id, vendor_id, session_id, participant_id, interaction_key, label, split FROM filelist
+    SELECT file_id, vendor_id, session_id, participant_id, interaction_key, label, split FROM qa_scope_filelist
 ),
 variants AS (
     SELECT
@@ -35,9 +37,10 @@ multi_split AS (
 duplicates AS (  -- every ingested copy, plus the filelist places not ingested
     SELECT file_id, list(place ORDER BY place) AS places
     FROM (
-        SELECT file_id, label || '/' || split AS place FROM files
+        SELECT file_id, label || '/' || split AS place FROM qa_scope_files
         UNION ALL
-        SELECT file_id, label || '/' || split FROM filelist ANTI JOIN files USING (file_id, label, split)
+        SELECT file_id, label || '/' || split FROM qa_scope_filelist
+        ANTI JOIN qa_scope_files USING (file_id, label, split)
     )
     GROUP BY file_id
     HAVING count(*) > 1
@@ -51,36 +54,36 @@ partnered AS (
 SELECT f.file_id, f.label, f.split, 'participant_id_variant' AS flag,
        printf('vendor %s uses ids %s for stem %s', f.vendor_id, array_to_string(v.ids, ', '), v.stem)
            AS detail
-FROM files AS f
+FROM qa_scope_files AS f
 JOIN variants AS v ON v.vendor_id = f.vendor_id AND v.stem = participant_stem(f.participant_id)
 
 UNION ALL
 SELECT f.file_id, f.label, f.split, 'participant_in_multiple_splits',
        printf('participant %s of vendor %s has files in splits %s', f.participant_id, f.vendor_id,
               array_to_string(m.splits, ', '))
-FROM files AS f
+FROM qa_scope_files AS f
 JOIN multi_split AS m USING (vendor_id, participant_id)
 
 UNION ALL
 SELECT f.file_id, f.label, f.split, 'duplicate_file_id',
        printf('listed %d times: %s', len(d.places), array_to_string(d.places, ', '))
-FROM files AS f
+FROM qa_scope_files AS f
 JOIN duplicates AS d USING (file_id)
 
 UNION ALL
 SELECT f.file_id, f.label, f.split, 'missing_participant_metadata',
        printf('no participants.csv row for vendor %s, participant %s', f.vendor_id, f.participant_id)
-FROM files AS f
+FROM qa_scope_files AS f
 ANTI JOIN participants AS p USING (vendor_id, participant_id)
 
 UNION ALL
 SELECT f.file_id, f.label, f.split, 'missing_relationship_metadata',
        printf('no relationships.csv row for vendor %s, session %s', f.vendor_id, f.session_id)
-FROM files AS f
+FROM qa_scope_files AS f
 ANTI JOIN relationships AS r USING (vendor_id, session_id)
 
 UNION ALL
 SELECT f.file_id, f.label, f.split, 'no_partner',
        printf('only participant %s in interaction %s', f.participant_id, f.interaction_key)
-FROM files AS f
+FROM qa_scope_files AS f
 ANTI JOIN partnered AS p USING (interaction_key);

@@ -1,6 +1,7 @@
 -- qa_recording: findings of known limitation 5 (recording quality varies by vendor/site) and of the
 -- documented broken bundles - one row per (file, flag). Thresholds: qa_thresholds. A partner is another
--- file id with the same interaction key (any label/split).
+-- file id with the same interaction key (any label/split). Files: qa_scope_files (see 05_qa_scope.sql);
+-- their partners are in scope too. Frame statistics come from files (computed at ingest): never frames.
 --
 --   empty_bundle             n_frames (T) = 0: an empty placeholder npz.
 --   silent_audio             the wav has no samples (wav_n_samples = 0: the bare 58-byte header), or there
@@ -26,7 +27,7 @@ WITH frame_stats AS (  -- per-file frame counts, computed at ingest (files): QA 
         n_pose_valid / n_frames AS pose_valid_fraction,
         n_box_valid / n_frames AS box_valid_fraction,
         n_translation_sentinel AS n_sentinel
-    FROM files
+    FROM qa_scope_files
     WHERE n_frames > 0
 ),
 partner_lengths AS (
@@ -36,8 +37,8 @@ partner_lengths AS (
             AS ratio,
         any_value(f.video_duration_s) AS own_s,
         arg_max(p.video_duration_s, abs(f.video_duration_s - p.video_duration_s)) AS partner_s
-    FROM files AS f
-    JOIN files AS p
+    FROM qa_scope_files AS f
+    JOIN qa_scope_files AS p
         ON p.interaction_key = f.interaction_key
         AND p.file_id <> f.file_id
     WHERE f.n_frames > 0 AND p.n_frames > 0
@@ -46,6 +47,7 @@ partner_lengths AS (
 timed_words AS (
     SELECT file_id, label, split, interaction_key, segment_idx, word_idx, word, start_s, end_s
     FROM transcript_words
+    SEMI JOIN qa_scope_files USING (file_id, label, split)
     WHERE start_s IS NOT NULL AND end_s IS NOT NULL
 ),
 bleed AS (  -- per (file, partner): the file's words found at the same time in the partner's transcript
@@ -70,20 +72,20 @@ bleed_flagged AS (  -- one row per flagged file: its partner with the most match
     QUALIFY row_number() OVER (PARTITION BY file_id, label, split ORDER BY n_words DESC, partner_file_id) = 1
 )
 SELECT file_id, label, split, 'empty_bundle' AS flag, 'T = 0 (an empty placeholder npz)' AS detail
-FROM files
+FROM qa_scope_files
 WHERE n_frames = 0
 
 UNION ALL
 SELECT file_id, label, split, 'silent_audio',
        CASE WHEN coalesce(has_wav, false) THEN 'the wav is a header without samples' ELSE 'no wav member' END
-FROM files
+FROM qa_scope_files
 WHERE coalesce(wav_n_samples, 0) = 0
 
 UNION ALL
 SELECT file_id, label, split, 'frame_count_mismatch',
        printf('T = %d, the wav''s %.3f s at %.3f fps = %.1f frames (measured %.3f fps)', n_frames,
               wav_duration_s, nominal_fps, wav_duration_s * nominal_fps, n_frames / wav_duration_s)
-FROM files
+FROM qa_scope_files
 WHERE n_frames > 0
   AND wav_n_samples > 0
   AND abs(n_frames - wav_duration_s * nominal_fps) > qa_threshold('frame_count_mismatch_frames')
