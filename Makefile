@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 DEMO := demo
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bench-formats clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: setup
 ## bench: the ingest benchmark on 32 bench-scale shards (~36 GB under bench-data/, generated once).
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py --shards 32
+
+## bench-formats: DuckLake vs Delta Lake on silake's commit workload (installs the bench extra's lock first).
+bench-formats: setup
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r benchmarks/requirements.lock
+	$(BIN)/python benchmarks/bench_table_formats.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

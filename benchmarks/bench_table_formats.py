@@ -1,11 +1,13 @@
 """Open table format benchmark (not a test): DuckLake (SQLite catalog) vs Delta Lake (delta-rs), on silake's workload.
 
-    /tmp/exp/bin/python benchmarks/bench_table_formats.py                    # default scale: 2,000 shards, ~5 min
-    /tmp/exp/bin/python benchmarks/bench_table_formats.py --shards 21000 --scale-tables files,vad_segments
+    make bench-formats                                                 # installs the bench extra, 2,000 shards
+    .venv/bin/python benchmarks/bench_table_formats.py                 # 2,000 shards: ~4-6 min on 2 cores
+    .venv/bin/python benchmarks/bench_table_formats.py --shards 21000 --scale-tables files --repeats 2  # ~17 min
 
 Standalone: it needs duckdb, pyarrow, numpy, deltalake and the pip packages duckdb-extension-ducklake, -sqlite and
--delta (same version as duckdb). No network: the extensions are installed from the files those packages ship into a
-private extension directory (never `INSTALL <name>` from the network).
+-delta (same version as duckdb): the `bench` extra, locked in benchmarks/requirements.lock. No network: the
+extensions are installed from the files those packages ship into a private extension directory (never
+`INSTALL <name>` from the network).
 
 The workload: every source shard yields one small Parquet file per per-shard table (here a representative subset:
 `files` ~60 columns x 6 rows, `transcript_words` 900 rows, `vad_segments` 60 rows, `quarantine` 1 row in every 10th
@@ -25,7 +27,8 @@ Phases, the same for both formats (shard ranges are identical, so the lakes have
      after compaction (ducklake_merge_adjacent_files / DeltaTable.optimize.compact);
   T  time travel to the snapshot/version after phase W and to the one before the delete, snapshot listing;
   D  delete one participant's rows across all tables (DuckLake: one transaction; Delta: one delete per table) with
-     a concurrent reader, then purge (rewrite + expire + cleanup / vacuum) and scan the Parquet left on disk.
+     a concurrent reader, then purge (DuckLake: with and without flushing inlined data, then rewrite + expire +
+     cleanup; Delta: vacuum) and look for the participant's rows left in Parquet files and in DuckLake's catalog.
 """
 
 from __future__ import annotations
@@ -697,7 +700,7 @@ class Bench:
         self.t_start = time.perf_counter()
 
     def put(self, metric: str, fmt: str, text: Any) -> None:
-        self.results.setdefault(metric, {})[fmt] = str(text)
+        self.results.setdefault(metric, {})[fmt] = " ".join(str(text).split())
         print(f"  [{fmt}] {metric}: {text}", flush=True)
 
     # -- layout of the shard ranges

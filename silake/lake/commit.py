@@ -18,6 +18,8 @@ import pyarrow as pa
 from silake.schemas.tables import INGEST_SHARDS, SHARD_SCHEMA_VERSION
 
 DONE_STATUSES = frozenset({"ok", "truncated"})
+#: What a commit tells the derived tables about the files it touched (before and after).
+CHANGED_COLUMNS = ("file_id", "label", "split", "interaction_key", "vendor_id", "participant_id")
 ShardId = tuple[str, str, str]  # (label, split, shard_key): unique in a lake
 
 
@@ -91,3 +93,8 @@ def committed_versions(con: duckdb.DuckDBPyConnection) -> dict[ShardId, tuple[in
         f"AND schema_version = '{SHARD_SCHEMA_VERSION}'"
     ).fetchall()
     return {(label, split, key): (int(size), etag) for label, split, key, size, etag in rows}
+
+
+def changed_files(con: duckdb.DuckDBPyConnection, where: str) -> pa.Table:
+    """The CHANGED_COLUMNS of the `files` rows matching `where` (read in the caller's transaction)."""
+    return con.execute(f"SELECT {', '.join(CHANGED_COLUMNS)} FROM files WHERE {where}").to_arrow_table()

@@ -10,6 +10,7 @@ whatever an earlier run committed for it stays. Only one process commits to a la
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -19,8 +20,9 @@ import pyarrow as pa
 from silake import failpoints
 from silake.schemas.tables import INGEST_SHARDS, SHARD_TABLES
 
-from .commit import CommitRecord, ShardId, commit_rows, committed_versions
+from .commit import CommitRecord, ShardId, changed_files, commit_rows, committed_versions
 from .ddl import quote
+from .maintenance import maybe_compact
 from .session import ALIAS, CatalogWriter, sql_literal
 from .staging import (
     ShardManifest,
@@ -36,13 +38,7 @@ from .storage import LakeStorage
 log = logging.getLogger(__name__)
 #: Registered as a DuckDB view while a batch commits.
 _ROWS_VIEW = "silake_commit_rows"
-#: What a commit tells the derived tables about the files it touched (before and after).
-CHANGED_COLUMNS = ("file_id", "label", "split", "interaction_key", "vendor_id", "participant_id")
 
-
-def changed_files(con: duckdb.DuckDBPyConnection, where: str) -> pa.Table:
-    """The CHANGED_COLUMNS of the `files` rows matching `where` (read in the caller's transaction)."""
-    return con.execute(f"SELECT {', '.join(CHANGED_COLUMNS)} FROM files WHERE {where}").to_arrow_table()
 
 
 def shard_predicate(shards: Iterable[ShardId]) -> str:
@@ -87,6 +83,7 @@ def commit_batch(writer: CatalogWriter, manifests: list[ShardManifest], *, messa
     root = writer.lake.data_path
 
     def body(con: duckdb.DuckDBPyConnection) -> None:
+        t0 = time.perf_counter()
         current = _current_rows(con, list(latest))
         todo: list[ShardManifest] = []
         for sid, m in sorted(latest.items()):
@@ -121,7 +118,10 @@ def commit_batch(writer: CatalogWriter, manifests: list[ShardManifest], *, messa
             con.execute(f"INSERT INTO ingest_shards ({cols}) SELECT {cols} FROM {_ROWS_VIEW}")
         finally:
             con.unregister(_ROWS_VIEW)
+        t1 = time.perf_counter()
         writer.derive(con, pa.concat_tables([before, changed_files(con, touched)]))
+        log.debug("commit of %d shards: %.2f s registering, %.2f s derived tables", len(todo), t1 - t0,
+                  time.perf_counter() - t1)
         result.committed = todo
 
     keys = sorted(latest)
@@ -163,6 +163,8 @@ class Committer:
         failpoints.hit("commit.after")
         self._settle(result)
         if result.snapshot is not None:
+            maybe_compact(self.writer)  # keeps the small tables' file counts, and each commit's QA scan, bounded
+            self.writer.renew_if_large()
             self.snapshots.append(result.snapshot)
         records = [m.commit for m in result.committed]
         self.committed += records

@@ -27,46 +27,56 @@ from silake.schemas.tables import LARGE_TABLES, SAMPLE_TABLES, SHARD_TABLES
 
 from . import lease
 from .catalog import Lake
-from .committer import CHANGED_COLUMNS
+from .commit import CHANGED_COLUMNS
 from .ddl import quote
 from .session import ALIAS, CatalogWriter, sql_literal
 
 log = logging.getLogger(__name__)
 
-#: An ingest compacts automatically once one small table holds more data files than this.
+#: An ingest compacts automatically once one small table holds more data files than this ...
 COMPACT_THRESHOLD = 64
+#: ... merging only files smaller than this, so a merged file is rewritten a bounded number of times (a
+#: few MB per partition and table per compaction, however large the lake grows).
+AUTO_COMPACT_MAX_FILE_BYTES = 8 << 20
 SMALL_TABLES: tuple[str, ...] = (*tuple(t for t in SHARD_TABLES if t not in LARGE_TABLES), "ingest_shards")
 _KEYS_VIEW = "silake_delete_keys"
 
 
-def file_counts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = SMALL_TABLES) -> dict[str, int]:
-    """Live data files per table (from the catalog; no listing)."""
+def file_counts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = SMALL_TABLES, *,
+                smaller_than: int | None = None) -> dict[str, int]:
+    """Live data files per table (from the catalog; no listing), only those under `smaller_than` if given."""
+    where = f" WHERE data_file_size_bytes < {int(smaller_than)}" if smaller_than else ""
     return {t: int(con.execute(f"SELECT count(*) FROM ducklake_list_files({sql_literal(ALIAS)}, "
-                               f"{sql_literal(t)})").fetchone()[0])  # type: ignore[index]
+                               f"{sql_literal(t)}){where}").fetchone()[0])  # type: ignore[index]
             for t in tables}
 
 
-def compact(writer: CatalogWriter, tables: tuple[str, ...] = SMALL_TABLES) -> dict[str, tuple[int, int]]:
-    """Flush inlined rows and merge small files of `tables`; returns table -> (files before, files after)."""
+def compact(writer: CatalogWriter, tables: tuple[str, ...] = SMALL_TABLES, *,
+            max_file_bytes: int | None = None) -> dict[str, tuple[int, int]]:
+    """Flush inlined rows and merge the small files of `tables` (only files under `max_file_bytes`, when
+    given); returns table -> (files before, files after)."""
     con = writer.con
     assert con is not None
     before = file_counts(con, tables)
+    limit = f", max_file_size => {int(max_file_bytes)}" if max_file_bytes else ""
     for table in tables:
         con.execute(f"CALL ducklake_flush_inlined_data({sql_literal(ALIAS)}, table_name => {sql_literal(table)})"
                     ).fetchall()
-        con.execute(f"CALL ducklake_merge_adjacent_files({sql_literal(ALIAS)}, {sql_literal(table)})").fetchall()
+        con.execute(f"CALL ducklake_merge_adjacent_files({sql_literal(ALIAS)}, {sql_literal(table)}{limit})"
+                    ).fetchall()
     writer.publish()
     after = file_counts(con, tables)
     return {t: (before[t], after[t]) for t in tables}
 
 
 def maybe_compact(writer: CatalogWriter, threshold: int = COMPACT_THRESHOLD) -> dict[str, tuple[int, int]] | None:
-    """Compact when some small table has more than `threshold` files; None when nothing needed it."""
+    """Compact (files under AUTO_COMPACT_MAX_FILE_BYTES) when some small table has more than `threshold`
+    files; None when nothing needed it."""
     assert writer.con is not None
-    counts = file_counts(writer.con)
+    counts = file_counts(writer.con, smaller_than=AUTO_COMPACT_MAX_FILE_BYTES)
     if max(counts.values(), default=0) <= threshold:
         return None
-    return compact(writer)
+    return compact(writer, max_file_bytes=AUTO_COMPACT_MAX_FILE_BYTES)
 
 
 @dataclass

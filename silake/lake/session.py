@@ -137,13 +137,16 @@ def postgres_password(lake: Lake) -> None:
     os.environ["PGPASSWORD"] = value.decode().strip()
 
 
-def open_duckdb(lake: Lake) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session with the catalog's extensions and access to the lake root."""
+def open_duckdb(lake: Lake, *, reader: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the catalog's extensions and access to the lake root.
+
+    A reader caches Parquet footers (a query reads the same files many times); the writer does not: it
+    reads each new file's footer once, and a cache would keep every footer of a long ingest in memory."""
     postgres_password(lake)
     con = extensions.connect()
     try:
         extensions.load(con, *catalog_extensions(lake))
-        con.execute(SESSION_SQL + remote_access_sql(lake.root))
+        con.execute((SESSION_SQL if reader else "") + remote_access_sql(lake.root))
     except BaseException:
         con.close()
         raise
@@ -227,6 +230,19 @@ def first_line(exc: BaseException) -> str:
 
 
 # -- the writer -----------------------------------------------------------------------------------------------
+#: The launcher renews its catalog connection once its process is this large (see CatalogWriter.renew).
+WRITER_RSS_LIMIT = 768 << 20
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux /proc), None where unknown."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Derive(Protocol):
     """Derived tables a commit keeps in step with the data (the SQL layer's QA findings)."""
 
@@ -256,6 +272,7 @@ class CatalogWriter:
         self.lake = lake
         self.derive: Derive = derive or _default_derive()
         self.con: duckdb.DuckDBPyConnection | None = None
+        self._target = ""
         self._workdir: str | None = None
         self._local: str | None = None  # the SQLite file attached (a working copy for remote catalogs)
 
@@ -264,13 +281,13 @@ class CatalogWriter:
         lake = self.lake
         storage = lake.storage
         new = not storage.exists(storage.path(DESCRIPTOR_FILE))
-        self.con = open_duckdb(lake)
+        self.con = open_duckdb(lake, reader=False)
         try:
             target = self._prepare_target()
-            if new or not self._catalog_exists(target):
+            if not self._catalog_exists(target):  # (a catalog without a descriptor is kept: a crash between)
                 self._create(target)
-            self.con.execute(attach_sql(lake, target, read_only=False))
-            self.con.execute(f"USE {ALIAS}")
+            self._target = target
+            self._attach()
             self._ensure_tables()
             self.derive.prepare(self.con)
             if new:
@@ -284,7 +301,12 @@ class CatalogWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
+    def _attach(self) -> None:
+        assert self.con is not None
+        self.con.execute(attach_sql(self.lake, self._target, read_only=False))
+        self.con.execute(f"USE {ALIAS}")
+
+    def _close_connection(self) -> None:
         if self.con is not None:
             try:
                 self.con.execute("USE memory")
@@ -293,6 +315,25 @@ class CatalogWriter:
                 pass
             self.con.close()
             self.con = None
+
+    def renew(self) -> None:
+        """A fresh DuckDB connection on the same catalog (working copy included). A DuckDB connection that
+        commits for hours grows by tens of MB per thousand files registered; a run renews it when its
+        process gets large (`renew_if_large`), so the launcher's memory stays flat."""
+        self._close_connection()
+        self.con = open_duckdb(self.lake, reader=False)
+        self._attach()
+        self.derive.prepare(self.con)
+
+    def renew_if_large(self, limit_bytes: int = WRITER_RSS_LIMIT) -> bool:
+        rss = resident_bytes()
+        if rss is None or rss < limit_bytes:
+            return False
+        self.renew()
+        return True
+
+    def close(self) -> None:
+        self._close_connection()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

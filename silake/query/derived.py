@@ -10,8 +10,8 @@ scope, see `05_qa_scope.sql`), of which only the targets' findings are kept. A c
 or of the SQL layer itself recomputes everything.
 
 A DuckDB transaction writes one database only (the lake), so the SQL layer is defined in the writer's
-in-memory database beforehand (`prepare`), with the two scope views reading relations registered on the
-connection, which a refresh replaces (registering is not a write).
+in-memory database beforehand (`prepare`), with the scope views reading relations registered on the
+connection: a refresh selects its scope once into Arrow and registers it (registering is not a write).
 """
 
 from __future__ import annotations
@@ -19,42 +19,48 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from silake.lake.committer import CHANGED_COLUMNS
-from silake.lake.session import ALIAS
-from silake.schemas.tables import TABLES
+from silake.lake.commit import CHANGED_COLUMNS
+from silake.lake.session import ALIAS, sql_literal
 
 from .views import view_script
 
 _CHANGED = "silake_changed_files"  # the files a commit touched (CHANGED_COLUMNS)
-_ALL = "silake_qa_all"  # one row: whether the refresh covers every file
-
-_TARGETS = "qa_refresh_targets"
+_TARGETS = "silake_qa_targets"  # the files whose findings are recomputed (file ids)
+_SCOPE_FILES = "silake_qa_scope_files"  # every files row the targets' findings depend on
+_SCOPE_FILELIST = "silake_qa_scope_filelist"  # and every filelist row
+_WRITER_SCOPE = (
+    f"CREATE OR REPLACE VIEW memory.main.qa_scope_files AS SELECT * FROM {_SCOPE_FILES};\n"
+    f"CREATE OR REPLACE VIEW memory.main.qa_scope_filelist AS SELECT * FROM {_SCOPE_FILELIST};\n"
+)
 
 
 def _near(source: str) -> str:
     """Rows `t` sharing an interaction, or a vendor and participant stem, with a row of `source`."""
-    return (f"(SELECT every FROM {_ALL}) OR interaction_key IN (SELECT interaction_key FROM {source}) OR EXISTS "
-            f"(SELECT 1 FROM {source} AS c WHERE c.vendor_id = t.vendor_id AND participant_stem(c.participant_id) "
-            "= participant_stem(t.participant_id))")
+    return (f"interaction_key IN (SELECT interaction_key FROM {source}) OR EXISTS (SELECT 1 FROM {source} AS c "
+            "WHERE c.vendor_id = t.vendor_id AND participant_stem(c.participant_id) = "
+            "participant_stem(t.participant_id))")
 
 
-_WRITER_SCOPE = (
-    f"CREATE OR REPLACE VIEW memory.main.{_TARGETS} AS SELECT * FROM files AS t WHERE {_near(_CHANGED)};\n"
-    f"CREATE OR REPLACE VIEW memory.main.qa_scope_files AS SELECT * FROM files AS t WHERE {_near(_TARGETS)};\n"
-    f"CREATE OR REPLACE VIEW memory.main.qa_scope_filelist AS SELECT * FROM filelist AS t WHERE {_near(_TARGETS)};\n"
-)
+def _select(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    return con.execute(sql).to_arrow_table()
 
 
-def _changed_schema() -> pa.Schema:
-    files = TABLES["files"]
-    return pa.schema([pa.field(c, pa.string()) if c in ("label", "split") else files.schema.field(c)
-                      for c in CHANGED_COLUMNS])
-
-
-def _register(con: duckdb.DuckDBPyConnection, changed: pa.Table | None, every: bool) -> None:
-    schema = _changed_schema()
-    con.register(_CHANGED, schema.empty_table() if changed is None else changed.select(schema.names).cast(schema))
-    con.register(_ALL, pa.table({"every": [every]}))
+def _register_scope(con: duckdb.DuckDBPyConnection, changed: pa.Table | None, *, empty: bool = False) -> None:
+    """Select the refresh's targets and scope once (all files when `changed` is None) and register them."""
+    limit = " LIMIT 0" if empty else ""
+    if changed is None:
+        con.register(_TARGETS, _select(con, f"SELECT file_id FROM files{limit}"))
+        con.register(_SCOPE_FILES, _select(con, f"SELECT * FROM files{limit}"))
+        con.register(_SCOPE_FILELIST, _select(con, f"SELECT * FROM filelist{limit}"))
+        return
+    con.register(_CHANGED, changed.select(list(CHANGED_COLUMNS)))
+    try:
+        targets = _select(con, f"SELECT {', '.join(CHANGED_COLUMNS)} FROM files AS t WHERE {_near(_CHANGED)}")
+    finally:
+        con.unregister(_CHANGED)
+    con.register(_TARGETS, targets)
+    con.register(_SCOPE_FILES, _select(con, f"SELECT * FROM files AS t WHERE {_near(_TARGETS)}"))
+    con.register(_SCOPE_FILELIST, _select(con, f"SELECT * FROM filelist AS t WHERE {_near(_TARGETS)}"))
 
 
 class QaFindings:
@@ -63,7 +69,7 @@ class QaFindings:
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         """Define the SQL layer in the writer's in-memory database, with the scope views of a refresh; the
         lake stays the default database, the session's views come first on the search path."""
-        _register(con, None, every=False)
+        _register_scope(con, None, empty=True)
         con.execute(f"USE memory; SET search_path = 'memory.main,{ALIAS}.main';\n" + view_script() + "\n"
                     + _WRITER_SCOPE + f"USE {ALIAS}; SET search_path = 'memory.main,{ALIAS}.main';")
 
@@ -72,15 +78,20 @@ class QaFindings:
         None: every file), in the caller's transaction."""
         if changed is not None and changed.num_rows == 0:
             return
-        _register(con, changed, every=changed is None)
+        con.execute(f"SET search_path = 'memory.main,{ALIAS}.main';")  # a USE may have reset it
+        _register_scope(con, changed)
         try:
-            con.execute(f"SET search_path = 'memory.main,{ALIAS}.main';\n"  # a USE may have reset it
-                        f"DELETE FROM qa_findings WHERE (SELECT every FROM {_ALL}) OR file_id IN "
-                        f"(SELECT file_id FROM {_TARGETS} UNION SELECT file_id FROM {_CHANGED});\n"
-                        "INSERT INTO qa_findings SELECT * FROM qa_findings_live WHERE "
-                        f"(SELECT every FROM {_ALL}) OR file_id IN (SELECT file_id FROM {_TARGETS});")
+            if changed is None:
+                gone = "true"
+            else:
+                ids = sorted(set(changed.column("file_id").to_pylist()))
+                gone = (f"file_id IN (SELECT file_id FROM {_TARGETS}) OR file_id IN "
+                        f"({', '.join(sql_literal(i) for i in ids)})")
+            con.execute(f"DELETE FROM qa_findings WHERE {gone};\n"
+                        "INSERT INTO qa_findings SELECT * FROM qa_findings_live "
+                        f"WHERE file_id IN (SELECT file_id FROM {_TARGETS});")
         finally:
-            _register(con, None, every=False)
+            _register_scope(con, None, empty=True)
 
 
 refresh_qa = QaFindings()
