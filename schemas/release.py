@@ -21,6 +21,14 @@ METADATA_FILES: dict[str, str] = {
     "prompts": "interactions.csv",
 }
 
+#: Rows of each metadata CSV in the release (DATA_FORMAT.md); the reader refuses 10x as many.
+METADATA_ROWS: dict[str, int] = {
+    "filelist": 129_370,
+    "participants": 4_284,
+    "relationships": 5_098,
+    "prompts": 1_312,
+}
+
 #: Member extensions of one sample (WebDataset convention), in the order the release writes them.
 MEMBER_EXTENSIONS: tuple[str, ...] = ("json", "mp4", "npz", "wav")
 REQUIRED_MEMBERS: tuple[str, ...] = ("json", "npz")
@@ -59,7 +67,7 @@ TRANSLATION_SENTINEL_MIN = 1e11
 RELATIONSHIPS: tuple[str, ...] = ("stranger", "familiar")
 RELATIONSHIP_DETAILS: tuple[str, ...] = (
     "stranger", "friends", "coworkers", "siblings", "familiar-generic", "neighbors",
-    "dating/spouse/romantic_partner",
+    "dating/spouse/romantic_partner", "family-generic", "classmates", "parent_child", "roommates",
 )
 INTERACTION_TYPES: tuple[str, ...] = (
     "ipc_conversation", "grounded_gesture", "collaborative_storytelling", "charades",

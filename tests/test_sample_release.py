@@ -2,6 +2,7 @@
 
 Nothing here reads the release through the generator's code: only `write_release` (to produce it), its
 `ReleaseTruth` (the expected values) and the shared contract in `silake.schemas` are imported.
+`check_header_form` and `check_metadata_forms` are also run on the bench scale (test_sample_cli_bench.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import struct
 import tarfile
 import zipfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,13 +35,18 @@ from silake.schemas.catalogue import (
 )
 from silake.schemas.ids import FILE_ID_REGEX
 from silake.schemas.records import CSV_HEADERS
-from silake.schemas.release import SHARD_PATH_REGEX
+from silake.schemas.release import INTERACTION_TYPES, RELATIONSHIP_DETAILS, SHARD_PATH_REGEX
 
 FPS = {"00": Fraction(30), "01": Fraction(30000, 1001), "02": Fraction(30), "03": Fraction(30000, 1001)}
 MEMBER_ORDER = ["json", "mp4", "npz", "wav"]
 CSV_FILES = {"filelist": "filelist.csv", "participants": "participants.csv",
              "relationships": "relationships.csv", "prompts": "interactions.csv"}
 BFI = ("extraversion_raw", "agreeableness_raw", "conscientiousness_raw", "neuroticism_raw", "openness_raw")
+#: What webdataset's TarWriter stamps on a member (tarfile's pax format with a float mtime): the extended
+#: header's one record, and the whole seconds left in the ustar header.
+PAX_MTIME = "1735689600.123456"
+PAX_RECORD = b"27 mtime=1735689600.123456\n"
+USTAR_MTIME = 1735689600
 FLAGS_OF_THE_BRIEF = {
     "empty_vad", "vad_ends_early", "words_outside_file", "words_without_times",
     "transcript_empty_with_speech", "annotation_zero_length", "annotation_negative_length",
@@ -112,17 +118,32 @@ class Sample:
                 for k, v in self.obj.items() if k.startswith("annotations:") for a in v]
 
 
-def _read_shard(root: Path, rel: str) -> list[Sample]:
+def check_header_form(raw: bytes, info: tarfile.TarInfo, form: str) -> None:
+    """The headers of one member, byte for byte: a ustar header right before the payload, for "pax" preceded by
+    an extended header holding only the float mtime (as webdataset's TarWriter writes); owner bigdata, 0444."""
+    ustar = raw[info.offset_data - 512:info.offset_data]
+    assert (ustar[:100].rstrip(b"\0"), ustar[156:157], ustar[257:265]) == (info.name.encode(), b"0", b"ustar\x0000")
+    assert int(ustar[136:148].rstrip(b"\0 "), 8) == USTAR_MTIME
+    assert (info.uid, info.gid, info.uname, info.gname, info.mode) == (0, 0, "bigdata", "bigdata", 0o444)
+    if form == "ustar":
+        assert (info.offset_data - info.offset, info.pax_headers, info.mtime) == (512, {}, USTAR_MTIME)
+        return
+    assert form == "pax" and info.offset_data - info.offset == 3 * 512
+    pax = raw[info.offset:info.offset + 512]
+    assert (pax[:100].rstrip(b"\0"), pax[156:157], pax[257:265]) == (b"././@PaxHeader", b"x", b"ustar\x0000")
+    assert raw[info.offset + 512:info.offset + 1024] == PAX_RECORD.ljust(512, b"\0")
+    assert (info.pax_headers, info.mtime) == ({"mtime": PAX_MTIME}, float(PAX_MTIME))
+
+
+def _read_shard(root: Path, rel: str, form: str = "pax") -> list[Sample]:
     m = re.search(SHARD_PATH_REGEX, rel)
     assert m is not None, rel
     raw = (root / rel).read_bytes()
     groups: list[tuple[str, dict[str, bytes], dict[str, tuple[int, int]]]] = []
     with tarfile.open(root / rel, "r:") as tf:
-        for info in tf:
+        for info in tf:  # tarfile never yields an extended header as a member
             assert info.isreg() and "/" not in info.name, info.name
-            assert raw[info.offset + 257:info.offset + 265] == b"ustar\x0000", "plain ustar headers"
-            assert (info.mtime, info.uid, info.gid, info.uname, info.gname) == (
-                tf.getmembers()[0].mtime, 0, 0, "", ""), "fixed header fields"
+            check_header_form(raw, info, form)
             key, ext = info.name.split(".", 1)
             if not groups or groups[-1][0] != key:
                 groups.append((key, {}, {}))
@@ -144,7 +165,7 @@ def _read_shard(root: Path, rel: str) -> list[Sample]:
 
 
 def _read_csv(root: Path, name: str) -> tuple[str, list[dict[str, str]]]:
-    text = (root / CSV_FILES[name]).read_text(encoding="utf-8")
+    text = (root / CSV_FILES[name]).read_bytes().decode("utf-8")  # no newline translation: CRLF stays
     rows = list(csv.reader(io.StringIO(text, newline="")))
     return text.split("\n", 1)[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
 
@@ -464,36 +485,70 @@ def test_participants_csv(csvs: dict, truth: ReleaseTruth) -> None:
             assert values == p.bfi and all(1 <= v <= 5 for v in values)
 
 
-def test_relationships_csv(csvs: dict, truth: ReleaseTruth) -> None:
-    rows = csvs["relationships"][1]
-    assert [(r["vendor_id"], r["session_id"], r["relationship"], r["relationship_detail"]) for r in rows] == [
+def check_metadata_forms(root: Path, truth: ReleaseTruth) -> dict[str, list[dict[str, str]]]:
+    """filelist, relationships and interactions.csv in the forms of the release's own files (DATA_FORMAT.md),
+    equal to the truth field for field; returns every CSV's rows."""
+    rows = {name: _read_csv(root, name)[1] for name in CSV_FILES}
+    assert [tuple(r.values()) for r in rows["filelist"]] == [
+        (f.file_id, f.label, f.split, str(f.batch_idx), str(f.archive_idx), str(int(f.has_movement)),
+         str(int(f.has_annotation_1p)), str(int(f.has_annotation_3p))) for f in truth.files], "flags as 0/1"
+
+    rels = rows["relationships"]
+    assert [(r["vendor_id"], r["session_id"], r["relationship"], r["relationship_detail"]) for r in rels] == [
         (x.vendor_id, x.session_id, x.relationship, x.relationship_detail) for x in truth.relationships]
+    assert all(r["relationship_detail"] in RELATIONSHIP_DETAILS for r in rels)
+    assert all((r["relationship"] == "stranger") == (r["relationship_detail"] == "stranger") for r in rels)
+
+    prompts = rows["prompts"]
+    assert [(r[""], r["prompt_hash"]) for r in prompts] == [(str(i), f"{i:08d}") for i in range(len(prompts))], \
+        "an unnamed index column; prompt hashes contiguous from 00000000"
+    assert [tuple(r.values())[1:] for r in prompts] == [
+        (p.prompt_hash, p.prompt_id_unique, p.participant_a_prompt_text, p.participant_b_prompt_text,
+         p.ipc_a or "", p.ipc_b or "", p.interaction_type) for p in truth.prompts]
+    assert all(re.fullmatch(r"[A-Z]{4}", r["ipc_a"]) for r in prompts), "ipc_a is always a 4-letter code"
+    assert all(re.fullmatch(r"([A-Z]{4})?", r["ipc_b"]) for r in prompts)
+    assert {"ANCP", "AMCM", "CGST"} <= {r["ipc_a"] for r in prompts} | {r["ipc_b"] for r in prompts}
+    assert abs(sum(r["ipc_b"] == "" for r in prompts) / len(prompts) - 0.5) < 0.01, "ipc_b empty in half"
+    for r in prompts:  # P0070_v3.4.fam_ANCP_XXXX
+        m = re.fullmatch(r"P(\d{4})_v3\.4\.(fam|str)_([A-Z]{4})_([A-Z]{4})", r["prompt_id_unique"])
+        assert m is not None and (m[1], m[3], m[4]) == (r["prompt_hash"][4:], r["ipc_a"], r["ipc_b"] or "XXXX")
+    kinds = Counter(r["interaction_type"] for r in prompts)
+    assert [kinds[k] > 0 for k in INTERACTION_TYPES] == [True] * 4
+    assert kinds.most_common() == [(k, kinds[k]) for k in INTERACTION_TYPES], "release proportions"
+
+    texts = [r[k] for r in prompts for k in ("participant_a_prompt_text", "participant_b_prompt_text")]
+    raw = (root / CSV_FILES["prompts"]).read_bytes()
+    assert all("\n" in t for t in texts) and any('"' in t for t in texts), "quoted, multi-line"
+    assert any("\r\n" in t for t in texts) and any("\n" in t.replace("\r\n", "") for t in texts)
+    assert raw.count(b"\r") == raw.count(b"\r\n") == sum(t.count("\r\n") for t in texts), "CRLF only inside"
+    again = io.StringIO()
+    csv.writer(again, lineterminator="\n").writerows([CSV_HEADERS["prompts"], *(r.values() for r in prompts)])
+    assert again.getvalue().encode() == raw, "records end with LF, texts kept byte for byte"
+    assert any(t != t.strip(" ") for t in texts) and any(not t.isascii() for t in texts)
+    return rows
+
+
+def test_relationships_csv(truth: ReleaseTruth, root: Path) -> None:
+    rows = check_metadata_forms(root, truth)["relationships"]
     assert all(re.fullmatch(r"V\d{2}", r["vendor_id"]) for r in rows)
     assert all(re.fullmatch(r"\d{4}", r["session_id"]) for r in rows), "session ids keep leading zeros"
     assert ("V00", "0809") in {(r["vendor_id"], r["session_id"]) for r in rows}
     assert {r["relationship"] for r in rows} == {"stranger", "familiar"}
+    details = {r["relationship_detail"] for r in rows}
+    assert {"family-generic", "classmates", "parent_child", "roommates"} <= details == set(RELATIONSHIP_DETAILS)
 
 
-def test_interactions_csv_keeps_multiline_text(csvs: dict, truth: ReleaseTruth, samples: list) -> None:
-    rows = csvs["prompts"][1]
-    assert [r[""] for r in rows] == [str(i) for i in range(len(rows))], "unnamed index column"
-    assert len(rows) == len(truth.prompts)
-    for r, p in zip(rows, truth.prompts, strict=True):
-        assert (r["prompt_hash"], r["participant_a_prompt_text"], r["participant_b_prompt_text"]) == (
-            p.prompt_hash, p.participant_a_prompt_text, p.participant_b_prompt_text)
-        assert (r["ipc_a"] or None, r["ipc_b"] or None, r["interaction_type"]) == (p.ipc_a, p.ipc_b,
-                                                                                  p.interaction_type)
-    assert all("\n" in r["participant_a_prompt_text"] for r in rows)
-    assert any('"' in r["participant_b_prompt_text"] for r in rows)
-    assert any(r["ipc_a"] == "" for r in rows) and any(r["ipc_a"] != "" for r in rows)
+def test_interactions_csv(truth: ReleaseTruth, root: Path, samples: list) -> None:
+    rows = check_metadata_forms(root, truth)["prompts"]
+    assert len(rows) == len(truth.prompts) == 7_778
     assert {s.prompt for s in samples} <= {r["prompt_hash"] for r in rows}
+    assert sum("\r\n" in r["participant_a_prompt_text"] for r in rows) == 1111  # every 7th of 7,778 rows
 
 
-def test_filelist_lists_every_sample(csvs: dict, truth: ReleaseTruth) -> None:
-    rows = csvs["filelist"][1]
-    assert [tuple(r.values()) for r in rows] == [
-        (f.file_id, f.label, f.split, str(f.batch_idx), str(f.archive_idx), str(f.has_movement),
-         str(f.has_annotation_1p), str(f.has_annotation_3p)) for f in truth.files]
+def test_filelist_lists_every_sample(truth: ReleaseTruth, root: Path) -> None:
+    rows = check_metadata_forms(root, truth)["filelist"]
+    assert {r[k] for r in rows for k in ("has_imitator_movement", "has_annotation_1p", "has_annotation_3p")} == {
+        "0", "1"}
     assert Counter(r["file_id"] for r in rows).most_common(1)[0][1] == 2, "one file id in two splits"
 
 
@@ -557,6 +612,8 @@ def _independent_flags(samples: list[Sample], csvs: dict) -> dict[str, set[tuple
         by_interaction[s.interaction].setdefault(s.file_id, s)
         variants[(s.vendor, _stem(s.participant))].add(s.participant)
         splits[(s.vendor, s.participant)].add(s.split)
+    for vendor, participant in people:  # an id known only from participants.csv is a variant too
+        variants[(vendor, _stem(participant))].add(participant)
     for s in samples:
         partners = [p for fid, p in by_interaction[s.interaction].items() if fid != s.file_id]
         checks = {
@@ -591,7 +648,7 @@ def test_every_flag_fires_exactly_where_planted(samples: list, csvs: dict, truth
     assert {f.vendor_id for f in clean} == {"00", "01", "02", "03"}
 
 
-def test_specific_planted_cases(samples: list[Sample], by_key: dict, truth: ReleaseTruth) -> None:
+def test_specific_planted_cases(samples: list[Sample], by_key: dict, truth: ReleaseTruth, csvs: dict) -> None:
     # partners in different archives, a lone participant, a prompt reused across sessions
     archives = defaultdict(set)
     sessions_of_prompt = defaultdict(set)
@@ -608,6 +665,12 @@ def test_specific_planted_cases(samples: list[Sample], by_key: dict, truth: Rele
     assert {s.participant for s in samples if s.vendor == "00" and s.participant.startswith("0602")} == {
         "0602", "0602A"}
     assert {s.vendor for s in samples if s.participant == "0947"} == {"00", "02"}
+    # one person under two ids: the files say V02 P0341, participants.csv knows only 0341A
+    people = {(r["vendor_id"], r["participant_id"]) for r in csvs["participants"][1]}
+    assert {p for v, p in people if v == "02" and p.startswith("0341")} == {"0341A"}
+    assert {s.participant for s in samples if s.vendor == "02" and s.participant.startswith("0341")} == {"0341"}
+    assert {k for k in truth.flagged("participant_id_variant") if "_P0341" in k[2]} == {
+        ("naturalistic", "test", "V02_S0330_I00001931_P0341")}
     # vendor-03 VAD that stops early, empty VAD with timed words, null-time words
     early = _one(samples, truth, "vad_ends_early")
     assert early.vendor == "03" and len(early.obj["metadata:vad"]) == 1
@@ -634,6 +697,25 @@ def test_specific_planted_cases(samples: list[Sample], by_key: dict, truth: Rele
     assert abs(mm.n_frames - mm.wav_samples / 48000 * float(FPS[mm.vendor])) > 30
     # metadata gaps
     assert truth.flagged("missing_participant_metadata") and truth.flagged("missing_relationship_metadata")
+
+
+def test_ustar_release_holds_the_same_members_under_plain_headers(
+        root: Path, truth: ReleaseTruth, shard_paths: list[str], samples: list[Sample], tmp_path: Path) -> None:
+    other = write_release(tmp_path / "ustar", seed=0, tar_format="ustar")
+    ustar = [s for rel in shard_paths for s in _read_shard(tmp_path / "ustar", rel, "ustar")]
+    assert [(s.shard, s.key, s.data) for s in ustar] == [(s.shard, s.key, s.data) for s in samples]
+    assert [replace(f, members=()) for f in other.files] == [replace(f, members=()) for f in truth.files]
+    assert (other.participants, other.relationships, other.prompts, other.defects) == (
+        truth.participants, truth.relationships, truth.prompts, truth.defects)
+    for name in CSV_FILES.values():
+        assert (tmp_path / "ustar" / name).read_bytes() == (root / name).read_bytes()
+    for f, g in zip(truth.files, other.files, strict=True):  # the k-th member of a shard: k + 1 pax headers
+        k = 4 * f.sample_index
+        assert [off - 1024 * (k + i + 1) for i, (_, off, _) in enumerate(f.members)] == [
+            off for _, off, _ in g.members]
+        assert [(e, size) for e, _, size in f.members] == [(e, size) for e, _, size in g.members]
+    assert {(s.shard, s.file_id): tuple((e, *s.offsets[e]) for e in MEMBER_ORDER) for s in ustar} == {
+        (f.shard, f.file_id): f.members for f in other.files}
 
 
 def test_empty_bundle(by_key: dict, truth: ReleaseTruth) -> None:
@@ -701,4 +783,7 @@ def test_write_release_refuses_a_non_empty_directory(tmp_path: Path) -> None:
         write_release(tmp_path / "x")
     with pytest.raises(ValueError):
         write_release(tmp_path / "y", shards=3)
+    with pytest.raises(ValueError, match="tar_format"):
+        write_release(tmp_path / "z", tar_format="gnu")  # type: ignore[arg-type]
+    assert not (tmp_path / "z").exists()
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"

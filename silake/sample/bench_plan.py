@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from silake.schemas.release import nominal_fps
 
-from .metadata_csv import bfi_scores, prompt_rows, relationship_row
+from .metadata_csv import bfi_scores, prompt_rows, relationship_rows
 from .plan import STREAM_METADATA, STREAM_PLAN, FileSpec, InteractionSpec, rng_for
 from .truth import ParticipantTruth, PromptTruth, RelationshipTruth
 
@@ -21,7 +21,10 @@ from .truth import ParticipantTruth, PromptTruth, RelationshipTruth
 MP4_TO_WAV = 135 / 43
 WAV_BYTES_PER_S = 48_000 * 4
 VENDOR_CYCLE = ("00", "01", "00", "02", "00", "03")
-PROMPT_POOL = tuple(f"{h:08d}" for h in (582, 1931, 2048, 3001, 4410, 5005, 6006, 7777, 8123, 9001))
+#: interactions.csv rows (prompt hashes 00000000-00001311), as many as the release has.
+PROMPT_ROWS = 1312
+#: The prompts the interactions draw from (few, so that prompts repeat across sessions as in the release).
+PROMPT_POOL = tuple(f"{h:08d}" for h in (70, 131, 262, 393, 582, 655, 786, 917, 1048, 1311))
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,6 @@ def bench_metadata(seed: int, specs: Sequence[FileSpec]) -> tuple[
     sessions = sorted({(s.vendor_id, s.session_id) for s in specs})
     return (
         tuple(ParticipantTruth(v, p, bfi_scores(rng)) for v, p in people),
-        tuple(relationship_row(rng, v, s) for v, s in sessions),
-        prompt_rows(rng, sorted({s.prompt_hash for s in specs})),
+        relationship_rows(rng, sessions),
+        prompt_rows(rng, PROMPT_ROWS),
     )

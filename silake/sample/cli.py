@@ -40,7 +40,8 @@ def run_sample(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         print(f"silake sample: {out} exists and is not a directory", file=sys.stderr)
         return 2
-    if out.exists() and any(out.iterdir()):
+    existed = out.exists()
+    if existed and any(out.iterdir()):
         if not args.overwrite:
             print(f"silake sample: {out} is not empty (use --overwrite to replace it)", file=sys.stderr)
             return 1
@@ -53,12 +54,22 @@ def run_sample(args: argparse.Namespace) -> int:
         if args.scale == "bench":
             print(f"  {shard.path}: {shard.n_samples} files, {shard.size / 1e6:.1f} MB", flush=True)
 
+    tar_format = args.tar_format
     started = time.perf_counter()
-    truth = write_release(out, seed=args.seed, scale=args.scale, shards=args.shards, on_shard=progress)
+    try:
+        truth = write_release(out, seed=args.seed, scale=args.scale, shards=args.shards, tar_format=tar_format,
+                              on_shard=progress)
+    except BaseException:  # interrupted or failed: leave no half-written release behind
+        if out.is_dir():
+            _clear(out)
+            if not existed:
+                out.rmdir()
+        raise
     elapsed = time.perf_counter() - started
     flagged = sum(1 for f in truth.files if f.flags)
-    print(f"wrote {truth.scale} release to {out}: {len(truth.shards)} shards, {len(truth.files)} files "
-          f"({flagged} with planted defects), {truth.total_bytes / 1e6:.1f} MB in {elapsed:.1f} s")
+    print(f"wrote {truth.scale} release to {out} ({tar_format} tar headers): {len(truth.shards)} shards, "
+          f"{len(truth.files)} files ({flagged} with planted defects), {truth.total_bytes / 1e6:.1f} MB "
+          f"in {elapsed:.1f} s")
     for (label, split), rows in truth.expected_rows_by_partition().items():
         print(f"  {label}/{split}: {rows['files']} files, {rows['frames']} frames")
     return 0

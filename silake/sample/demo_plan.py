@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .metadata_csv import bfi_scores, prompt_rows, relationship_row
+from .metadata_csv import bfi_scores, prompt_rows, relationship_rows
 from .plan import (
     STREAM_METADATA,
     STREAM_PLAN,
@@ -27,7 +27,7 @@ from .plan import (
     ShardSpec,
     rng_for,
 )
-from .truth import ParticipantTruth, RelationshipTruth
+from .truth import ParticipantTruth
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ TABLE: tuple[_I, ...] = (
     )),
     _I(*NTEST, 0, "02", "0330", "00001931", (                  # V02 0947: not V00 0947
         _P("0947", 1, ("words_early",), ("words_outside_file",)),
-        _P("0341", 1, ("late_timing",), ("words_outside_file", "missing_participant_metadata")),
+        _P("0341", 1, ("late_timing",),
+           ("words_outside_file", "participant_id_variant", "missing_participant_metadata")),
     ), first_speaker=0, last_speaker=1),
     _I(*NTEST, 0, "03", "1830", "00007777", (
         _P("1240", 1, ("annotation_zero",), ("annotation_zero_length",), annotations="3p"),
@@ -150,10 +151,14 @@ TABLE: tuple[_I, ...] = (
 DUPLICATE = ("V00_S0813_I00004410_P0970", ("improvised", "train", 1, 1))
 MISSING_PARTICIPANTS = frozenset({("03", "1221"), ("02", "0341")})
 MISSING_SESSIONS = frozenset({("03", "1810")})
-EXTRA_PARTICIPANTS = (("00", "0844A"), ("01", "0799"), ("03", "1299"))
+#: participants.csv rows without files; ("02", "0341A") is file P0341's id in participants.csv (one person
+#: under two ids): P0341 has no row of its own and trips participant_id_variant through this one.
+EXTRA_PARTICIPANTS = (("00", "0844A"), ("01", "0799"), ("02", "0341A"), ("03", "1299"))
 UNDISCLOSED_PARTICIPANTS = frozenset({("00", "0948"), ("02", "0312"), ("03", "1299")})
 EXTRA_SESSIONS = (("00", "0899"), ("02", "0399"))
-EXTRA_PROMPTS = ("00009999",)
+#: interactions.csv holds prompt hashes 00000000-00007777, contiguous like the real file: up to the largest demo
+#: prompt (00007777), most without files.
+PROMPT_ROWS = 7_778
 DEMO_MP4_BYTES_PER_S = 20_000
 
 
@@ -211,6 +216,5 @@ def _metadata(seed: int, specs: list[FileSpec]) -> tuple[tuple, tuple, tuple]:
         for v, p in people
     )
     sessions = sorted({(s.vendor_id, s.session_id) for s in specs} - MISSING_SESSIONS | set(EXTRA_SESSIONS))
-    relationships: tuple[RelationshipTruth, ...] = tuple(relationship_row(rng, v, s) for v, s in sessions)
-    prompts = prompt_rows(rng, sorted({s.prompt_hash for s in specs} | set(EXTRA_PROMPTS)))
-    return participants, relationships, prompts
+    assert all(int(s.prompt_hash) < PROMPT_ROWS for s in specs)
+    return participants, relationship_rows(rng, sessions), prompt_rows(rng, PROMPT_ROWS)

@@ -89,6 +89,8 @@ def compute_flags(
         stems[(s.vendor_id, participant_stem(s.participant_id))].add(s.participant_id)
         splits[(s.vendor_id, s.participant_id)].add(s.split)
         id_count[s.file_id] += 1
+    for vendor_id, participant_id in participant_keys:  # participants.csv ids count as variants too
+        stems[(vendor_id, participant_stem(participant_id))].add(participant_id)
 
     all_flags: list[tuple[str, ...]] = []
     all_measures: list[dict[str, float]] = []

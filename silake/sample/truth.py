@@ -29,7 +29,8 @@ Flag definitions (per sample):
 - annotation_copied_to_partner: an identical (kind, text, start_ts, end_ts) annotation exists in a partner
   (both files trip it).
 - participant_id_variant: another participant_id with the same vendor_id and the same digit stem
-  (`0602` / `0602A`) occurs among the release's file ids (all files of both ids trip it).
+  (`0602` / `0602A`) occurs among the release's file ids or in participants.csv (all files of both ids
+  trip it).
 - participant_in_multiple_splits: the participant key occurs in files of more than one split (labels
   ignored; a bare id under another vendor is another participant).
 - duplicate_file_id: the file id occurs in more than one sample of the release.

@@ -1,8 +1,10 @@
 """`write_release`: a miniature release on disk (tar shards + metadata CSVs) and its ground truth.
 
-Shards are plain ustar tars written member by member (json, mp4, npz, wav per sample, flat names) with fixed
-mtime/uid/gid/owner names, so a seed always gives the same bytes. Media are streamed into the tar in chunks;
-only one npz is ever held in memory.
+Shards are written member by member (json, mp4, npz, wav per sample, flat names) as webdataset's TarWriter
+writes them: tarfile's pax format, owner `bigdata`, mode 0444 and a float mtime, so a pax extended header
+(`mtime=...`) precedes every member. `tar_format="ustar"` writes the same members with plain ustar headers
+(whole-second mtime), as shards re-packed by other tools are. The mtime is fixed, so a seed always gives the
+same bytes. Media are streamed into the tar in chunks; only one npz is ever held in memory.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from silake import failpoints
 from silake.schemas.release import ANNOTATION_KINDS, WAV_HEADER_BYTES
 
 from . import flags as qa
@@ -27,9 +30,16 @@ from .plan import FileSpec, InteractionSpec, ShardSpec
 from .transcript import FileText, build_interaction_text
 from .truth import FileTruth, ReleaseTruth, ShardTruth, defects_from_flags
 
-#: Fixed tar header fields (2025-01-01T00:00:00Z): no clock, no user in the bytes.
-TAR_MTIME = 1_735_689_600
-TAR_MODE = 0o644
+TarFormat = Literal["pax", "ustar"]
+#: Header form of each `tar_format`: tarfile's format and the mtime stamped on every member (2025-01-01, fixed:
+#: no clock in the bytes). A float mtime is what makes tarfile's pax format write an extended header.
+TAR_FORMATS: dict[str, tuple[int, float | int]] = {
+    "pax": (tarfile.PAX_FORMAT, 1_735_689_600.123456),
+    "ustar": (tarfile.USTAR_FORMAT, 1_735_689_600),
+}
+#: Owner and mode as webdataset's TarWriter writes them (uid and gid stay 0).
+TAR_OWNER = "bigdata"
+TAR_MODE = 0o444
 TAR_BLOCK = 512
 COPY_BUFSIZE = 1 << 20
 DEFAULT_BENCH_SHARDS = 2
@@ -52,13 +62,14 @@ class _Written:
 class _ShardWriter:
     """One open tar shard; `add` writes one sample's four members consecutively."""
 
-    def __init__(self, root: Path, spec: ShardSpec, seed: int) -> None:
+    def __init__(self, root: Path, spec: ShardSpec, seed: int, tar_format: TarFormat) -> None:
         self.spec, self.seed, self.root = spec, seed, root
+        failpoints.hit("sample.file")
         path = root / spec.path
         path.parent.mkdir(parents=True, exist_ok=True)
+        fmt, self._mtime = TAR_FORMATS[tar_format]
         # held open across add() calls, closed by close()
-        self._tar = tarfile.open(  # noqa: SIM115
-            path, "w", format=tarfile.USTAR_FORMAT, copybufsize=COPY_BUFSIZE)
+        self._tar = tarfile.open(path, "w", format=fmt, copybufsize=COPY_BUFSIZE)  # noqa: SIM115
         self.samples: list[_Written] = []
 
     @property
@@ -66,13 +77,15 @@ class _ShardWriter:
         return self._tar.offset
 
     def _member(self, name: str, size: int, data: io.RawIOBase | io.BytesIO) -> tuple[int, int]:
+        """Write one member; returns its (payload offset, size): the padded payload ends the member, whatever
+        headers (pax or not) precede it."""
         info = tarfile.TarInfo(name)
-        info.size, info.mtime, info.mode = size, TAR_MTIME, TAR_MODE
+        info.size, info.mtime, info.mode = size, self._mtime, TAR_MODE
         info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        start = self._tar.offset
+        info.uname = info.gname = TAR_OWNER
         self._tar.addfile(info, data)
-        return start + TAR_BLOCK, size
+        padded = -(-size // TAR_BLOCK) * TAR_BLOCK
+        return self._tar.offset - padded, size
 
     def add(self, spec: FileSpec, text: FileText) -> _Written:
         fid = spec.file_id
@@ -149,13 +162,13 @@ def _texts(interactions: Iterable[InteractionSpec], seed: int) -> dict[str, File
     return texts
 
 
-def _write_demo(out: Path, seed: int, on_shard: ShardCallback | None) -> Pass:
+def _write_demo(out: Path, seed: int, tar_format: TarFormat, on_shard: ShardCallback | None) -> Pass:
     plan = demo_plan(seed)
     texts = _texts(plan.interactions, seed)
     written: list[_Written] = []
     shards: list[ShardTruth] = []
     for shard_spec in plan.shards:
-        writer = _ShardWriter(out, shard_spec, seed)
+        writer = _ShardWriter(out, shard_spec, seed, tar_format)
         for spec in shard_spec.files:
             writer.add(spec, texts[spec.file_id])
         shards.append(writer.close())
@@ -165,13 +178,13 @@ def _write_demo(out: Path, seed: int, on_shard: ShardCallback | None) -> Pass:
     return written, shards, plan.participants, plan.relationships, plan.prompts
 
 
-def _write_bench(out: Path, seed: int, n_shards: int, profile: BenchProfile,
+def _write_bench(out: Path, seed: int, n_shards: int, profile: BenchProfile, tar_format: TarFormat,
                  on_shard: ShardCallback | None) -> Pass:
     written: list[_Written] = []
     shards: list[ShardTruth] = []
     interactions = bench_interactions(seed, profile)
     for archive in range(n_shards):
-        writer = _ShardWriter(out, ShardSpec("improvised", "train", 0, archive, ()), seed)
+        writer = _ShardWriter(out, ShardSpec("improvised", "train", 0, archive, ()), seed, tar_format)
         while writer.offset < profile.shard_target_bytes:  # close once past the target, after an interaction
             inter = next(interactions)
             texts = build_interaction_text(inter, seed)
@@ -191,27 +204,32 @@ def write_release(
     scale: Literal["demo", "bench"] = "demo",
     shards: int | None = None,
     bench_profile: BenchProfile | None = None,
+    tar_format: TarFormat = "pax",
     on_shard: ShardCallback | None = None,
 ) -> ReleaseTruth:
     """Write a miniature release into the empty (or missing) directory `out`; return its ground truth.
 
     demo: the fixed ~40-file layout with every documented defect (`shards` must be None).
     bench: `shards` (default 2) shards of clean files at real proportions; `bench_profile` shrinks them.
+    tar_format: "pax" (webdataset's TarWriter: an extended header before every member) or "ustar".
     `on_shard` is called with each shard's record once it is closed.
     """
     out = Path(out)
+    if tar_format not in TAR_FORMATS:
+        raise ValueError(f"unknown tar_format {tar_format!r} (one of {', '.join(TAR_FORMATS)})")
     if scale == "demo":
         if shards is not None or bench_profile is not None:
             raise ValueError("shards and bench_profile apply to the bench scale only")
         _prepare(out)
-        written, shard_truths, participants, relationships, prompts = _write_demo(out, seed, on_shard)
+        written, shard_truths, participants, relationships, prompts = _write_demo(
+            out, seed, tar_format, on_shard)
     elif scale == "bench":
         n = DEFAULT_BENCH_SHARDS if shards is None else shards
         if n < 1:
             raise ValueError(f"shards must be >= 1, got {n}")
         _prepare(out)
         written, shard_truths, participants, relationships, prompts = _write_bench(
-            out, seed, n, bench_profile or BenchProfile(), on_shard)
+            out, seed, n, bench_profile or BenchProfile(), tar_format, on_shard)
     else:
         raise ValueError(f"unknown scale {scale!r}")
 

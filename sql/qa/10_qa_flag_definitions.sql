@@ -38,7 +38,8 @@ SELECT * FROM (VALUES
      []),
     -- participant ids (limitation 3) and metadata joins
     ('participant_id_variant', 'warning', '3 wrong participant ids',
-     'another participant id of the same vendor has the same digit stem (0602 and 0602A) in a listed file',
+     'another participant id of the same vendor has the same digit stem (0602 and 0602A) in a listed file '
+     'or in participants.csv',
      []),
     ('participant_in_multiple_splits', 'warning', '3 wrong participant ids',
      'one (vendor, participant id) has files in more than one split', []),

@@ -2,10 +2,11 @@
 -- one row per (file, flag). "Listed" files are the ingested ones plus filelist.csv (when the lake has it),
 -- so a partner or a second split that was not ingested still counts. Files: qa_scope_files and
 -- qa_scope_filelist (see 05_qa_scope.sql); every file of their interactions and participant stems is in
--- scope too.
+-- scope too. The participants table is read whole (a change to it recomputes every file).
 --
 --   participant_id_variant         another participant id of the same vendor with the same digit stem
---                                  labels a listed file (0602 and 0602A; 0602A and 0602B): all their files.
+--                                  labels a listed file or a participants.csv row (0602 and 0602A; 0602A
+--                                  and 0602B): all the files of those ids.
 --   participant_in_multiple_splits one (vendor, participant id) has listed files in more than one split.
 --   duplicate_file_id              one file id is listed under more than one (label, split), or ingested
 --                                  more than once: every ingested copy.
@@ -19,12 +20,17 @@ WITH listed AS (
     UNION
     SELECT file_id, vendor_id, session_id, participant_id, interaction_key, label, split FROM qa_scope_filelist
 ),
+known_ids AS (  -- participant ids of the listed files, and those of participants.csv
+    SELECT vendor_id, participant_id FROM listed
+    UNION
+    SELECT vendor_id, participant_id FROM participants
+),
 variants AS (
     SELECT
         vendor_id,
         participant_stem(participant_id) AS stem,
         list(DISTINCT participant_id ORDER BY participant_id) AS ids
-    FROM listed
+    FROM known_ids
     GROUP BY ALL
     HAVING count(DISTINCT participant_id) > 1
 ),
