@@ -246,6 +246,14 @@ PROMPTS = pa.schema([
     ("interaction_type", pa.string()),
 ])
 
+#: The fence: the token of the one run allowed to commit (see silake.lake.lease). One row.
+LAKE_WRITER = pa.schema([
+    ("token", pa.string()),
+    ("run_id", pa.string()),
+    ("holder", pa.string()),  # host:pid
+    ("since", _ts),
+])
+
 FILELIST = pa.schema([
     *KEY_FIELDS,
     ("label", pa.string()),
@@ -306,6 +314,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("relationships", RELATIONSHIPS, False, "relationships.csv"),
     Table("prompts", PROMPTS, False, "interactions.csv"),
     Table("filelist", FILELIST, False, "filelist.csv, when present"),
+    Table("lake_writer", LAKE_WRITER, False, "the lease holder's fencing token: a commit by any other run "
+          "fails (one row)"),
 )}
 
 #: Per-shard tables whose rows come from accepted samples (each carries the file keys).

@@ -27,9 +27,14 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import re
+import socket
+import struct
 import threading
+import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -101,16 +106,29 @@ class ServerStats:
 
 
 class _Faults:
-    """The next N requests fail with a given status (fault injection)."""
+    """Fault injection: the next N requests fail with a given status (`arm`), or, in chaos mode, each request
+    fails at random (seeded) in one of the ways real stores fail: a 500 or 503, a connection reset before
+    any response, a slow response, or a short read (the body cut off before its Content-Length)."""
+
+    KINDS: tuple[str, ...] = ("500", "503", "reset", "slow", "short")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._left = 0
         self._status = 503
+        self._rate = 0.0
+        self._rng = random.Random(0)
+        self._kinds: tuple[str, ...] = self.KINDS
+        self.injected: Counter[str] = Counter()
 
     def arm(self, n: int, status: int) -> None:
         with self._lock:
             self._left, self._status = n, status
+
+    def chaos(self, rate: float, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> None:
+        """From now on fail each request with probability `rate` (0 stops it)."""
+        with self._lock:
+            self._rate, self._rng, self._kinds = rate, random.Random(seed), kinds
 
     def take(self) -> int | None:
         with self._lock:
@@ -118,6 +136,29 @@ class _Faults:
                 return None
             self._left -= 1
             return self._status
+
+    def pick(self) -> str | None:
+        """The fault for this request: an armed status first, else a random one in chaos mode, else None."""
+        status = self.take()
+        if status is not None:
+            return str(status)
+        with self._lock:
+            if self._rate <= 0 or self._rng.random() >= self._rate:
+                return None
+            kind = self._rng.choice(self._kinds)
+            self.injected[kind] += 1
+            return kind
+
+
+SLOW_S = 0.3
+
+
+def reset_socket(sock: socket.socket) -> None:
+    """Drop the connection without an answer (SO_LINGER 0, then shutdown: file objects made from the socket
+    would otherwise keep it open): the client sees the connection reset or closed mid-request."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -169,13 +210,24 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    short_read = False
+
     def _dispatch(self, method: str) -> None:
         self.server.stats.request(method)
-        status = self.server.faults.take()
-        if status is not None:
+        fault = self.server.faults.pick()
+        self.short_read = fault == "short"
+        if fault == "slow":
+            time.sleep(SLOW_S)
+        elif fault == "reset":
             self.server.stats.fault()
             self._drain()
-            self.send_error_body(status, "injected fault", {"Retry-After": "0"})
+            self.close_connection = True
+            reset_socket(self.connection)
+            return
+        elif fault is not None and fault.isdigit():
+            self.server.stats.fault()
+            self._drain()
+            self.send_error_body(int(fault), "injected fault", {"Retry-After": "0"})
             return
         try:
             self.route(method)
@@ -240,10 +292,15 @@ class _Handler(BaseHTTPRequestHandler):
         # Counted before sending, so a client that got the bytes always sees them counted.
         self.server.stats.body(method, self.stats_path(path), start, end - start, 206 if rng else 200)
         sent = 0
+        limit = end - start
+        if self.short_read and limit > 1:  # injected: half the body, then the connection closes
+            self.server.stats.fault()
+            limit //= 2
+            self.close_connection = True
         with path.open("rb") as f:
             f.seek(start)
-            while sent < end - start:
-                chunk = f.read(min(CHUNK, end - start - sent))
+            while sent < limit:
+                chunk = f.read(min(CHUNK, limit - sent))
                 if not chunk:
                     break
                 self.wfile.write(chunk)
@@ -290,6 +347,11 @@ class _ThreadedHTTP:
     def fail_next(self, n: int, status: int = 503) -> None:
         """The next n requests (any method) get `status` instead of an answer."""
         self._faults.arm(n, status)
+
+    @property
+    def faults(self) -> _Faults:
+        """Chaos mode and what it injected: `server.faults.chaos(0.2, seed=1)`."""
+        return self._faults
 
     def configure(self, server: _Server) -> None:
         server.root = self.root
@@ -520,13 +582,19 @@ class _CountingApp:
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
         self.stats.request(method)
-        status = self.faults.take()
-        if status is not None:
+        fault = self.faults.pick()
+        if fault == "slow":
+            time.sleep(SLOW_S)
+        elif fault == "reset" and environ.get("werkzeug.socket") is not None:
+            self.stats.fault()
+            reset_socket(environ["werkzeug.socket"])
+            raise ConnectionAbortedError("injected reset")  # the server drops the request
+        elif fault is not None and fault.isdigit():
             self.stats.fault()
             body = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
                     b"<Message>injected fault</Message></Error>")
-            start_response(f"{status} Injected", [("Content-Type", "application/xml"),
-                                                  ("Content-Length", str(len(body)))])
+            start_response(f"{fault} Injected", [("Content-Type", "application/xml"),
+                                                 ("Content-Length", str(len(body)))])
             return [body]
         is_object = method == "GET" and path.strip("/").count("/") >= 1 and not environ.get("QUERY_STRING")
         if not is_object:
@@ -541,12 +609,22 @@ class _CountingApp:
             return start_response(status_line, headers, exc_info)
 
         result = self.app(environ, sr)
-        return self._count(result, method, path, start, status_box)
+        return self._count(result, method, path, start, status_box,
+                           short=environ.get("werkzeug.socket") if fault == "short" else None)
 
     def _count(self, result: Iterable[bytes], method: str, path: str, start: int,
-               status_box: list[int]) -> Iterator[bytes]:
+               status_box: list[int], *, short: socket.socket | None = None) -> Iterator[bytes]:
         sent = 0
         try:
+            if short is not None:  # injected: half the body, then the server closes its side
+                body = b"".join(result)
+                if status_box[0] in (200, 206) and len(body) > 1:
+                    self.stats.fault()
+                    yield body[: len(body) // 2]
+                    with contextlib.suppress(OSError):
+                        short.shutdown(socket.SHUT_WR)  # the client reads half, then EOF
+                    raise ConnectionAbortedError("injected short read")
+                result = [body]
             for chunk in result:
                 if status_box[0] in (200, 206) and chunk:  # counted before it is sent
                     self.stats.body(method, path, start + sent, len(chunk), status_box[0])
@@ -617,6 +695,11 @@ class MotoS3Server:
     def fail_next(self, n: int, status: int = 503) -> None:
         """The next n S3 requests get `status` (an S3 SlowDown error)."""
         self._faults.arm(n, status)
+
+    @property
+    def faults(self) -> _Faults:
+        """Chaos mode and what it injected: `server.faults.chaos(0.2, seed=1)`."""
+        return self._faults
 
     @property
     def env(self) -> dict[str, str]:

@@ -195,14 +195,14 @@ def test_a_corrupt_header_stops_the_walk_and_is_reported(tmp_path, clean_sample)
     assert report.commit.status == "truncated" and report.balanced
 
 
-def test_garbage_instead_of_a_tar_is_reported_not_raised(tmp_path) -> None:
+def test_garbage_instead_of_a_tar_fails_the_shard_without_counting_a_sample(tmp_path) -> None:
     path = tmp_path / "improvised/dev/0000/0006.tar"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"this is not a tar archive at all" * 100)
     report, quarantine, files = ingest(path, tmp_path / "lake")
     assert files == []
-    assert report.commit.samples_seen == report.commit.quarantined_samples == 1
-    assert [q["reason_code"] for q in quarantine] == ["corrupt_tar"]
+    assert (report.commit.status, report.commit.samples_seen, report.commit.quarantined_samples) == ("failed", 0, 0)
+    assert [(q["scope"], q["reason_code"]) for q in quarantine] == [("shard", "not_a_tar")]
 
 
 def test_an_unreadable_shard_fails_without_crashing_keeps_earlier_rows_and_is_retried(tmp_path, clean_sample):
@@ -236,3 +236,61 @@ def test_a_missing_end_of_archive_marker_keeps_every_sample_and_says_so(tmp_path
     assert [(q["scope"], q["reason_code"], q["file_id"]) for q in quarantine] == [("shard", "truncated", None)]
     c = report.commit
     assert (c.status, c.samples_seen, c.files_rows, c.quarantined_samples) == ("truncated", 2, 2, 0)
+
+
+def _zeros_npz(sample: dict[str, bytes], frames: int) -> bytes:
+    """The sample's npz keys and per-frame shapes at T = `frames`, all zeros, written entry by entry in
+    chunks (never the whole array in memory): what a zip bomb of the release's layout looks like."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    with np.load(io.BytesIO(sample["npz"]), allow_pickle=False) as npz:
+        layout = {k: (npz[k].dtype, npz[k].shape[1:]) for k in npz.files}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for key, (dtype, inner) in layout.items():
+            rows = -(-frames // 15) if key == "movement:hypernet_features" else frames
+            with zf.open(f"{key}.npy", "w", force_zip64=True) as out:
+                npy.write_array_header_1_0(out, {"descr": npy.dtype_to_descr(dtype), "fortran_order": False,
+                                                 "shape": (rows, *inner)})
+                row_bytes = int(np.prod(inner, dtype=np.int64)) * dtype.itemsize
+                chunk = bytes(row_bytes * 4096)
+                for start in range(0, rows, 4096):
+                    out.write(chunk if rows - start >= 4096 else bytes(row_bytes * (rows - start)))
+    return buf.getvalue()
+
+
+@pytest.mark.slow
+def test_a_bomb_is_refused_before_inflating_and_a_file_at_the_caps_fits_the_memory_budget(tmp_path,
+                                                                                            clean_sample) -> None:
+    """Default caps, a real `silake ingest` process: the issue's bomb (2.9 GB of zero frames in a few MB)
+    is quarantined from its headers; a sample of exactly MAX_FRAMES frames is ingested under 1.5 GB of RSS."""
+    import subprocess
+    import sys
+
+    from silake.decode.caps import MAX_FRAMES
+
+    s = clean_sample
+    bomb = _zeros_npz(s, 1_300_000)
+    at_cap = _zeros_npz(s, MAX_FRAMES)
+    assert len(bomb) < 32 << 20  # ~110:1 at compresslevel 1
+    members = [*members_for(fid(1), s), *members_for(fid(2), s, npz=bomb), *members_for(fid(3), s, npz=at_cap)]
+    write_tar(tmp_path / "release/improvised/dev/0000/0001.tar", members)
+    lake = tmp_path / "lake"
+    silake = str(Path(sys.executable).parent / "silake")
+    probe = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+    out = subprocess.run([sys.executable, "-c", probe, silake, "ingest", str(tmp_path / "release"), "--lake",
+                          str(lake), "--no-progress", "--workers", "1"], capture_output=True, text=True,
+                         timeout=600)
+    peak_kib, rc = map(int, out.stdout.split()[-2:])
+    assert rc == 0, out.stderr
+    print(f"peak RSS {peak_kib / 1024:.0f} MiB")
+    assert peak_kib < 1.5e9 / 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+    files = read_table(lake, "files")
+    assert sorted(zip(files.column("file_id").to_pylist(), files.column("n_frames").to_pylist(), strict=True)) == [
+        (fid(1), np.load(io.BytesIO(s["npz"]))["smplh:is_valid"].shape[0]), (fid(3), MAX_FRAMES)]
+    quarantine = read_table(lake, "quarantine").to_pylist()
+    assert [(q["file_id"], q["reason_code"]) for q in quarantine] == [(fid(2), "npz_too_large")]
+    assert "(cap " in quarantine[0]["reason"]

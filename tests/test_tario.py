@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from silake.tario import (
     split_name,
     unsafe_name_reason,
 )
-from silake.tario.walker import _number
+from silake.tario.walker import NotATar, _number
 
 SMALL = 3000  # media payload size for the damage tests (not a multiple of 512)
 
@@ -122,6 +123,48 @@ def test_walker_reads_headers_only(tmp_path: Path) -> None:
         assert len(members) == 8
         assert reader.requests == 8 + 1  # one per header plus the end-of-archive block
         assert reader.bytes_fetched == 9 * 512
+
+
+@pytest.mark.parametrize("writer", ["webdataset", "ustar"])
+def test_webdataset_tarwriter_shards_and_plain_ustar(writer: str, tmp_path: Path) -> None:
+    # webdataset's TarWriter: tarfile's default (pax) format and a float mtime, so an extended header ('x',
+    # 512 + 512 bytes) precedes every member; it is read, never yielded, and counts in header_offset
+    import webdataset as wds
+
+    per_sample = {fid(n): sample_members(fid(n), media_size=SMALL) for n in (1, 2)}
+    members = [m for ms in per_sample.values() for m in ms]
+    path = tmp_path / "s.tar"
+    if writer == "webdataset":
+        with wds.TarWriter(str(path), encoder=False) as sink:  # mtime: the clock's, a float
+            for key, ms in per_sample.items():
+                sink.write({"__key__": key, **{name.split(".", 1)[1]: data for name, data in ms}})
+    else:
+        write_tar(path, members, tarfile.USTAR_FORMAT)
+    data = path.read_bytes()
+    with open_range_reader(str(path), window=0) as reader, tarfile.open(path) as tar:
+        found: list[TarMember] = list(iter_members(reader))  # type: ignore[arg-type]
+        infos = tar.getmembers()
+        fetched = (reader.requests, reader.bytes_fetched)
+    assert [(m.name, m.header_offset, m.offset, m.size) for m in found] == [
+        (ti.name, ti.offset, ti.offset_data, ti.size) for ti in infos] and len(found) == len(members)
+    if writer == "webdataset":
+        records = [data[m.header_offset + 512:m.header_offset + 512 + int(
+            data[m.header_offset + 124:m.header_offset + 136].rstrip(b"\0 "), 8)] for m in found]
+        assert all(data[m.header_offset + 156:m.header_offset + 157] == b"x" for m in found)
+        assert all(re.fullmatch(rb"\d+ mtime=\d+\.\d+\n", r) for r in records)
+        assert {m.offset - m.header_offset for m in found} == {3 * 512}
+        assert {(ti.uname, ti.mode) for ti in infos} == {("bigdata", 0o444)}
+        # headers only: per member the pax header, its record (as long as its size says), the ustar header
+        assert fetched == (3 * 8 + 1, sum(2 * 512 + len(r) for r in records) + 512)
+    else:
+        assert {m.offset - m.header_offset for m in found} == {512}
+        assert fetched == (8 + 1, 9 * 512)
+    result, damage = samples(data)
+    assert damage is None and outcome(result) == [(fid(1), None), (fid(2), None)]
+    for s in result:
+        assert list(s.members) == ["json", "mp4", "npz", "wav"]
+        for ext, m in s.members.items():
+            assert read_payload(MemoryRangeReader(data), m) == dict(members)[f"{s.key}.{ext}"]
 
 
 def test_base256_and_octal_numbers() -> None:
@@ -362,8 +405,8 @@ def test_corrupt_checksum(three: tuple[bytes, list[tarfile.TarInfo]]) -> None:
     result, damage = samples(bad)
     assert outcome(result) == [(fid(0), None), (fid(1), None), ("", "corrupt_tar")]
     assert damage is not None and damage.code == "corrupt_tar" and "checksum" in damage.reason
-    result, damage = samples(set_field(data, 0, 0, 1, b"W", fix_checksum=False))  # the very first header
-    assert outcome(result) == [("", "corrupt_tar")]
+    with pytest.raises(NotATar, match="the first 512 bytes are no tar header"):  # the very first header:
+        samples(set_field(data, 0, 0, 1, b"W", fix_checksum=False))  # not a damaged tar, no tar at all
 
 
 def test_non_numeric_size(three: tuple[bytes, list[tarfile.TarInfo]]) -> None:

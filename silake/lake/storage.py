@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import shutil
@@ -75,13 +76,19 @@ class LakeStorage:
         self.publish_file(tmp, dest)
 
     def create_exclusive(self, path: str, data: bytes) -> bool:
-        """Write `data` at `path` only if nothing is there; False if something is. Atomic locally (O_EXCL)
-        and on S3/GCS (conditional PUT: If-None-Match / ifGenerationMatch=0 through `mode="create"`)."""
+        """Write `data` at `path` only if nothing is there; False if something is. Atomic, and the file is
+        never seen half-written: locally a fully written temp file is hard-linked into place (link fails if
+        the name exists), on S3/GCS a conditional PUT (If-None-Match / ifGenerationMatch=0 via `mode="create"`)."""
         try:
             if self.is_local:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "xb") as fh:
+                tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+                with open(tmp, "xb") as fh:
                     fh.write(data)
+                try:
+                    os.link(tmp, path)
+                finally:
+                    os.remove(tmp)
             else:
                 self.fs.pipe_file(path, data, mode="create")
         except FileExistsError:
@@ -89,5 +96,6 @@ class LakeStorage:
         return True
 
     def delete(self, path: str) -> None:
-        if self.fs.exists(path):
+        """Remove `path` if it exists (another process removing it first is fine)."""
+        with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(path)

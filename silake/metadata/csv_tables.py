@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
@@ -24,11 +25,14 @@ from silake.schemas.records import (
     ParticipantRow,
     RelationshipRow,
 )
+from silake.schemas.release import METADATA_ROWS
 from silake.tario.members import Problem
 
 from .join import PARTICIPANT_COLUMNS
 
 MAX_CSV_BYTES = 512 * 1024 * 1024
+#: Rows read from one metadata CSV before it is refused: 10x the release's (a 1,000-row floor).
+MAX_CSV_ROWS: dict[str, int] = {name: max(10 * rows, 1_000) for name, rows in METADATA_ROWS.items()}
 
 
 @dataclass
@@ -41,8 +45,9 @@ class CsvTable:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _rows(text: str, name: str) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _rows(stream: IO[str], name: str, uri: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.reader(stream)
+    cap = MAX_CSV_ROWS[name]
     header = next(reader, None)
     expected = CSV_HEADERS[name]
     if header is None:
@@ -50,8 +55,11 @@ def _rows(text: str, name: str) -> Iterator[tuple[int, dict[str, str]]]:
     header = [h.lstrip("\ufeff") for h in header]
     if tuple(header) != expected:
         raise ValueError(f"{name}: header {header} is not the release's {list(expected)}")
-    for row in reader:
+    for n, row in enumerate(reader, 1):
         line = reader.line_num
+        if n > cap:
+            raise ValueError(f"{uri}: more than {cap:,} rows (the release's {name} has {METADATA_ROWS[name]:,}); "
+                             "not a metadata CSV of this release?")
         if not row:
             continue
         if len(row) != len(header):
@@ -113,12 +121,19 @@ _SPECS: dict[str, tuple[type[BaseModel], Callable[[dict[str, str]], dict], Calla
 }
 
 
-def parse_csv(name: str, text: str, uri: str) -> CsvTable:
-    """Parse one metadata CSV (`name` as in METADATA_FILES) into its lake table."""
+def parse_csv(name: str, text: str | IO[str], uri: str) -> CsvTable:
+    """Parse one metadata CSV (`name` as in METADATA_FILES; text, or a text stream read row by row) into its
+    lake table. Raises ValueError naming `uri` for a wrong header, too many rows or bytes that are not UTF-8."""
     model, prep, to_row = _SPECS[name]
     rows: list[dict] = []
     problems: list[Problem] = []
-    for line, raw in _rows(text, name):
+    stream = io.StringIO(text, newline="") if isinstance(text, str) else text
+    try:
+        parsed = list(_rows(stream, name, uri))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{uri}: not UTF-8 text ({exc.reason}: {exc.object[exc.start:exc.start + 4]!r}); "
+                         "save it as UTF-8") from None
+    for line, raw in parsed:
         if "__error__" in raw:
             problems.append(Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}", f"line {line}"))
             continue
@@ -133,9 +148,13 @@ def parse_csv(name: str, text: str, uri: str) -> CsvTable:
     return CsvTable(name, uri, pa.Table.from_pylist(rows, schema=schema), problems)
 
 
-def read_csv(name: str, uri: str, read_bytes: Callable[[str], bytes]) -> CsvTable:
-    """Fetch and parse one metadata CSV; `read_bytes(uri)` is the source's whole-object read."""
-    data = read_bytes(uri)
-    if len(data) > MAX_CSV_BYTES:
-        raise ValueError(f"{uri}: {len(data)} bytes exceeds the {MAX_CSV_BYTES} byte cap for a metadata CSV")
-    return parse_csv(name, data.decode("utf-8-sig"), uri)
+def read_csv(name: str, uri: str) -> CsvTable:
+    """Stream and parse one metadata CSV: its size checked first (one HEAD), then read row by row."""
+    from silake.sources.filesystems import resolve
+
+    fs, path = resolve(uri)
+    size = fs.size(path)
+    if size is not None and size > MAX_CSV_BYTES:
+        raise ValueError(f"{uri}: {size:,} bytes exceeds the {MAX_CSV_BYTES:,} byte cap for a metadata CSV")
+    with fs.open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        return parse_csv(name, text, uri)

@@ -12,7 +12,6 @@ import pyarrow as pa
 
 from silake.lake.quarantine import quarantine_row
 from silake.schemas.tables import QUARANTINE
-from silake.sources import read_bytes
 
 from .csv_tables import CsvTable, read_csv
 from .join import MetadataIndex
@@ -43,7 +42,7 @@ def load_metadata(uris: dict[str, str]) -> MetadataLoad:
     """Read each CSV in `uris` (name -> URI) and build the join index."""
     load = MetadataLoad(MetadataIndex())
     for name, uri in sorted(uris.items()):
-        load.tables[name] = read_csv(name, uri, read_bytes)
+        load.tables[name] = read_csv(name, uri)
         log.info("metadata %s: %d rows, %d rejected", name, load.tables[name].table.num_rows,
                  len(load.tables[name].problems))
     parts, rels = load.tables.get("participants"), load.tables.get("relationships")

@@ -114,3 +114,15 @@ def is_transient(exc: BaseException) -> bool:
         if isinstance(e, OSError) and e.errno in _TRANSIENT_ERRNOS:
             return True
     return False
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when the store could not be reached at all (refused, unresolvable, timed out connecting)."""
+    for e in _chain(exc):
+        name = type(e).__name__
+        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError", "ConnectError",
+                    "NewConnectionError", "ServerTimeoutError") or isinstance(e, ConnectionRefusedError):
+            return True
+        if isinstance(e, OSError) and e.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return True
+    return False

@@ -31,6 +31,10 @@ _PAX_RECORD = re.compile(rb"(\d+) ([^=]+)=")
 TRUNCATED = "truncated"
 CORRUPT = "corrupt_tar"
 NOT_REGULAR = "not_a_regular_file"
+NOT_A_TAR = "not_a_tar"
+#: Magic numbers of what a shard is sometimes mistaken for (first bytes of the file).
+_COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed", b"BZh": "bzip2-compressed",
+               b"\xfd7zXZ": "xz-compressed", b"PK\x03\x04": "a zip archive"}
 
 
 class ReadAt(Protocol):
@@ -59,6 +63,24 @@ class TarDamage(Exception):
 
     def problem(self) -> Problem:
         return Problem(self.code, f"{self.reason} (at byte {self.offset})", self.member_name)
+
+
+class NotATar(ValueError):
+    """The shard's first block is no tar header: nothing in it is a sample (the shard fails, none counted)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not a tar archive: {what}")
+        self.what = what
+
+    def problem(self) -> Problem:
+        return Problem(NOT_A_TAR, str(self), None)
+
+
+def _not_a_tar(block: bytes) -> NotATar:
+    for magic, what in _COMPRESSED.items():
+        if block.startswith(magic):
+            return NotATar(f"{what} (shards are plain tar; decompress it first)")
+    return NotATar(f"the first 512 bytes are no tar header (starting {block[:8]!r})")
 
 
 def _nts(field: bytes) -> bytes:
@@ -144,6 +166,8 @@ def iter_members(
                 raise TarDamage(CORRUPT, "extended header not followed by a member", ext_start, pending)
             return
         if not _checksum_ok(block):
+            if off == 0:
+                raise _not_a_tar(block)
             raw = _nts(block[:100])
             raise TarDamage(CORRUPT, f"bad header checksum (name field {raw[:60]!r})", off, None)
 
