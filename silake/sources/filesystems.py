@@ -4,7 +4,7 @@
 |---|---|---|
 | `/abs`, `rel`, `file:///abs` | LocalFileSystem | relative paths are made absolute |
 | `s3://bucket/key` | s3fs | `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, AWS env; `SILAKE_S3_ANON=1` |
-| `gs://bucket/key` | gcsfs (optional) | the usual Google credentials |
+| `gs://bucket/key` | gcsfs (optional) | Google credentials; `STORAGE_EMULATOR_HOST` (emulator, anonymous) |
 | `hf://datasets/owner/name/path` | huggingface_hub HfFileSystem | `SILAKE_HF_ENDPOINT` / `HF_ENDPOINT` |
 | `http(s)://host/path` | fsspec HTTPFileSystem | Range requests; single objects only (no listing) |
 
@@ -84,9 +84,20 @@ def s3_endpoint() -> str | None:
     return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
+def gcs_endpoint() -> str | None:
+    """The GCS endpoint of an emulator from `STORAGE_EMULATOR_HOST` (as gcsfs and google-cloud-storage read
+    it; `host:port` means http), read now; None for Google's own endpoint."""
+    value = os.environ.get("STORAGE_EMULATOR_HOST", "").strip().rstrip("/")
+    if value in ("", "default"):
+        return None
+    return value if "://" in value else f"http://{value}"
+
+
 def hf_endpoint() -> str:
     """The Hugging Face Hub endpoint, read now (huggingface_hub reads HF_ENDPOINT only at import)."""
-    endpoint = os.environ.get("SILAKE_HF_ENDPOINT") or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    from silake.settings import current
+
+    endpoint = current().hf_endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
     return endpoint.rstrip("/")
 
 
@@ -98,7 +109,9 @@ def _make_fs(kind: str) -> tuple[tuple[Any, ...], Any]:
         endpoint = s3_endpoint()
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         key_id = os.environ.get("AWS_ACCESS_KEY_ID")
-        anon = os.environ.get("SILAKE_S3_ANON", "").lower() in ("1", "true", "yes")
+        from silake.settings import current
+
+        anon = current().s3_anon
 
         def s3() -> fsspec.AbstractFileSystem:
             import s3fs
@@ -110,14 +123,24 @@ def _make_fs(kind: str) -> tuple[tuple[Any, ...], Any]:
 
         return (S3, endpoint, region, key_id, anon), s3
     if kind == GCS:
+        gcs_emulator = gcs_endpoint()
+
         def gcs() -> fsspec.AbstractFileSystem:
             try:
                 import gcsfs
             except ImportError as exc:
                 raise SourceError("gs:// sources need gcsfs: pip install 'silake[gcp]' (or gcsfs)") from exc
-            return gcsfs.GCSFileSystem()
+            if gcs_emulator is None:
+                return gcsfs.GCSFileSystem()
+            # An emulator serves GCS's JSON API, without credentials, but not the Storage Control gRPC API
+            # that gcsfs's default class (its ExtendedGcsFileSystem) asks for each bucket's layout first:
+            # with anonymous credentials every such call waits out a 60 s retry deadline. The plain JSON API
+            # filesystem is what an emulator can answer.
+            from gcsfs.core import GCSFileSystem
 
-        return (GCS,), gcs
+            return GCSFileSystem(endpoint_url=gcs_emulator, token="anon")
+
+        return (GCS, gcs_emulator), gcs
     if kind == HF:
         endpoint = hf_endpoint()
 
