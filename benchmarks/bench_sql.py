@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from silake.lake.session import sql_literal
+from silake.lake.sqltext import sql_literal
 from silake.query.connection import connect
 
 SILAKE = [sys.executable, "-m", "silake.cli"]

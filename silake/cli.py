@@ -1,219 +1,337 @@
-"""`silake` command line: one subcommand per stage; each handler lives with the code it drives."""
+"""`silake` command line (Click): one command per stage; each handler lives with the code it drives.
+
+Everything a command needs is imported when it runs (Beam only by a run that starts a pipeline), so a
+command answers fast and a bad argument fails at once. Errors are one line on stderr with a documented exit
+code; `--debug` (or SILAKE_DEBUG=1) shows the traceback. Ctrl-C and SIGTERM stop any command cleanly with one
+line (exit 130 / 143). Shell completion: `eval "$(_SILAKE_COMPLETE=bash_source silake)"` (zsh: zsh_source).
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
+import re
 import sys
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
-DESCRIPTION = """\
-silake turns the Seamless Interaction release (WebDataset tar shards + metadata CSVs) into a partitioned
-Parquet feature lake, serves it through DuckDB views and exports filtered training subsets.
+import click
 
-  silake sample --out DIR            write a small, format-faithful release (defects included)
-  silake ingest SOURCE... --lake L   Beam job: shards -> the lake (local runner or Dataflow)
-  silake query --lake L "SQL"        one SQL statement over the lake's tables and views
-  silake sql --lake L                interactive DuckDB shell with the views defined
-  silake qa --lake L                 the QA summary of the dataset's known limitations
-  silake snapshots --lake L          the lake's snapshots (every commit), for time travel
-  silake export --lake L --where P   a filtered subset as WebDataset shards or Parquet
-  silake compact --lake L            merge the small per-shard files of the small tables
-  silake vacuum --lake L             expire old snapshots, delete files nothing needs
-  silake delete --lake L --where P   remove the selected files' rows from every table (one commit)
+from silake import signals
+
+LAKE_HELP = "lake root: a directory or an s3:// / gs:// prefix [env SILAKE_LAKE]"
+CATALOG_HELP = ("where the lake's catalog lives: postgresql://user@host:port/db[?schema=s], or a SQLite file "
+                "(default: what ROOT/silake.json says; for a new lake ROOT/ducklake.sqlite) [env SILAKE_CATALOG]")
+SNAPSHOT_HELP = "read the lake as this snapshot left it (see silake snapshots); default: the latest"
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+class Size(click.ParamType):
+    """A byte size: 1000000000, 1e9, 1_000_000_000, 500MB, 1.5GiB."""
+
+    name = "size"
+    UNITS: ClassVar[dict[str, int]] = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+             "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        m = re.fullmatch(r"\s*([0-9][0-9_]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
+        unit = m.group(2).lower() if m else ""
+        if m is None or unit not in self.UNITS:
+            self.fail(f"{value!r} is not a size (examples: 1e9, 500MB, 2GiB)", param, ctx)
+        size = float(m.group(1).replace("_", "")) * self.UNITS[unit]
+        if size < 1 or size != int(size):
+            self.fail(f"{value!r} must be a whole, positive number of bytes", param, ctx)
+        return int(size)
+
+
+def lake_options(*, snapshot: bool = False, lake_required: bool = True) -> Callable:
+    def decorate(f: Callable) -> Callable:
+        if snapshot:
+            f = click.option("--snapshot", type=click.IntRange(min=0), default=None, help=SNAPSHOT_HELP)(f)
+        f = click.option("--catalog", envvar="SILAKE_CATALOG", default=None, help=CATALOG_HELP)(f)
+        return click.option("--lake", envvar="SILAKE_LAKE", required=lake_required, help=LAKE_HELP)(f)
+    return decorate
+
+
+def format_options(f: Callable) -> Callable:
+    """--format, and the table format's width: the terminal's unless --max-width N or --wide."""
+    f = click.option("--wide", is_flag=True, help="table format: cut no cell, whatever the terminal's width")(f)
+    f = click.option("--max-width", type=click.IntRange(min=0), default=None,
+                     help="table format: fit the table to this many columns (default: the terminal; 0 cuts "
+                     "nothing)")(f)
+    return click.option("--format", "format", type=FORMATS, default="table", show_default=True,
+                        help="table (fitted to the terminal), csv (a header line, then rows) or json")(f)
+
+
+def _args(**params: Any) -> SimpleNamespace:
+    return SimpleNamespace(**params)
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past Click (which would print a blank line and abort)."""
+
+
+class Commands(click.Group):
+    """Commands listed in the order of the data's flow (sample, ingest, read, export, maintain), not A-Z."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
+
+EPILOG = """\b
+Examples:
+  silake sample --out release && silake ingest release --lake lake
+  silake query --lake lake "SELECT label, split, count(*) FROM files GROUP BY ALL"
+  export SILAKE_LAKE=lake; silake info; silake report --out report.html
+Shell completion (bash; zsh: zsh_source):  eval "$(_SILAKE_COMPLETE=bash_source silake)"
 """
 
-CATALOG_HELP = ("where the lake's catalog lives: postgresql://user@host:port/db[?schema=s], or a SQLite file "
-                "(default: what ROOT/silake.json says; for a new lake ROOT/ducklake.sqlite)")
-SNAPSHOT_HELP = "read the lake as this snapshot left it (see silake snapshots); default: the latest"
+
+@click.group(cls=Commands, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="silake", prog_name="silake", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, envvar="SILAKE_DEBUG", help="show tracebacks [env SILAKE_DEBUG]")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """silake turns the Seamless Interaction release (WebDataset tar shards + metadata CSVs) into a lakehouse:
+    hive-partitioned Parquet tables in a DuckLake catalog, DuckDB views for analytics and QA, and exports
+    of filtered training subsets."""
+    ctx.obj = {"debug": debug}
+    if debug:
+        os.environ["SILAKE_DEBUG"] = "1"  # one switch for every layer that reads the settings
 
 
-def _lake_options(p: argparse.ArgumentParser, *, snapshot: bool = False) -> None:
-    p.add_argument("--lake", required=True, help="lake root: a directory or an s3:// / gs:// prefix")
-    p.add_argument("--catalog", default=None, help=CATALOG_HELP)
-    if snapshot:
-        p.add_argument("--snapshot", type=_non_negative_int, default=None, help=SNAPSHOT_HELP)
+# -- the release ------------------------------------------------------------------------------------------------
+@cli.command(short_help="write a miniature, format-faithful sample release")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="directory to write the release into")
+@click.option("--seed", type=int, default=0, show_default=True, help="random seed: same seed, same bytes")
+@click.option("--scale", type=click.Choice(["demo", "bench"]), default="demo", show_default=True,
+              help="demo: tiny, every defect present; bench: real proportions (media ~92%% of bytes, minutes of "
+              "frames per file, shards up to ~1 GB)")
+@click.option("--shards", type=click.IntRange(min=1), default=None, help="bench scale only: shards to write [2]")
+@click.option("--tar-format", type=click.Choice(["pax", "ustar"]), default="pax", show_default=True,
+              help="shard headers: pax as webdataset's TarWriter writes them (an extended header with a float "
+              "mtime before every member) or plain ustar")
+@click.option("--overwrite", is_flag=True, help="replace a previous sample release in OUT")
+def sample(**params: Any) -> int:
+    """Write a miniature, format-faithful release: {label}/{split}/{batch}/{archive}.tar shards plus the
+    metadata CSVs, in the real layouts, with the release's documented defects planted. Deterministic."""
+    from silake.sample.cli import run_sample
+
+    return run_sample(_args(**params))
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             short_help="read release shards into the lake (incremental)")
+@click.argument("sources", nargs=-1, required=True)
+@lake_options()
+@click.option("--metadata", default=None, help="directory or URL prefix holding the metadata CSVs "
+              "(default: the release root)")
+@click.option("--runner", default="local", show_default=True,
+              help="local (silake picks in-process, threads or processes by shard count), dask (a Dask "
+              "cluster), FnApiRunner / DirectRunner (Beam's local runner), DataflowRunner, ...")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="local workers, or a Dask LocalCluster's worker processes (default: all cores)")
+@click.option("--dask-scheduler", envvar="SILAKE_DASK_SCHEDULER", default=None,
+              help="--runner dask: the scheduler to use, tcp://HOST:PORT (default: a LocalCluster on this "
+              "machine) [env SILAKE_DASK_SCHEDULER]")
+@click.option("--full-refresh", is_flag=True, help="re-ingest every shard, even those committed unchanged")
+@click.option("--wait", is_flag=True, help="remote runners: block until the job finishes (local runs always "
+              "wait)")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
+@click.pass_context
+def ingest(ctx: click.Context, **params: Any) -> int:
+    """Read release shards (local, s3://, gs://, hf://, http(s)://) into the lake. Unknown options are passed
+    to Beam, written --name=value (for example --project=P --region=R --temp_location=gs://... with
+    --runner DataflowRunner)."""
+    from silake.ingest import run_ingest
+
+    # Click hands unknown options to the variadic SOURCE...; a source never starts with '-'
+    tokens = list(params.pop("sources"))
+    sources = [t for t in tokens if not t.startswith("-")]
+    if not sources:
+        raise click.UsageError("Missing argument 'SOURCES...'.")
+    beam_args = [t for t in tokens if t.startswith("-")] + list(ctx.args)
+    return run_ingest(_args(sources=sources, **params), beam_args)
 
 
+# -- reading the lake -------------------------------------------------------------------------------------------
+@cli.command(short_help="run one SQL statement over the lake")
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "sql_file", type=click.File("r"), default=None,
+              help="read the statement from a file ('-': stdin); a SQL argument '-' reads stdin too")
+@lake_options(snapshot=True)
+@format_options
+def query(sql: str | None, sql_file: Any, **params: Any) -> int:
+    """Run one SQL statement over every table and view of the lake."""
+    from silake.query.cli import run_query
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    if sql_file is not None:
+        text = sql_file.read()
+    elif sql in (None, "-"):
+        if sql is None and sys.stdin.isatty():
+            raise click.UsageError("give the SQL as an argument, with -f FILE, or on stdin ('-')")
+        text = sys.stdin.read()
+    else:
+        text = sql
+    return run_query(_args(sql=text, **params))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="silake", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+@cli.command("sql", short_help="the DuckDB shell on the lake")
+@lake_options(snapshot=True)
+def sql_shell(**params: Any) -> int:
+    """Open the DuckDB shell with the lake attached and every view defined."""
+    from silake.query.cli import run_shell
 
-    p = sub.add_parser(
-        "sample",
-        help="write a miniature, format-faithful release",
-        description="Write a miniature Seamless Interaction release to DIR: {label}/{split}/{batch:04d}/"
-        "{archive:04d}.tar shards plus filelist.csv, participants.csv, relationships.csv and "
-        "interactions.csv at DIR's root, in the real layouts and with the release's documented defects "
-        "planted. Deterministic for a seed.",
-    )
-    p.add_argument("--out", required=True, help="directory to write the release into (created)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same bytes")
-    p.add_argument(
-        "--scale", choices=("demo", "bench"), default="demo",
-        help="demo: tiny, every defect present (ingests in seconds); bench: real proportions "
-        "(media ~92%% of bytes, minutes of frames per file, shards up to ~1 GB)",
-    )
-    p.add_argument("--shards", type=_positive_int, default=None,
-                   help="bench scale only: number of shards to write (default 2)")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty DIR")
+    return run_shell(_args(**params))
 
-    p = sub.add_parser(
-        "ingest",
-        help="ingest shards into the Parquet lake (Apache Beam)",
-        description="Read release shards and write the Parquet lake. Unknown options are passed to Beam "
-        "(for example --project, --region, --temp_location with --runner DataflowRunner).",
-    )
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="release root, glob, or shard path/URL (local, s3://, gs://, hf://, http(s)://)")
-    p.add_argument("--lake", required=True, help="lake root: a directory or an s3:// / gs:// prefix")
-    p.add_argument("--catalog", default=None, help=CATALOG_HELP)
-    p.add_argument("--metadata", default=None,
-                   help="directory or URL prefix holding the metadata CSVs (default: the release root)")
-    p.add_argument("--runner", default="FnApiRunner",
-                   help="Beam runner (default FnApiRunner: local, multi-processing, never downloads Prism)")
-    p.add_argument("--workers", type=_positive_int, default=None,
-                   help="local worker processes (default: all cores)")
-    p.add_argument("--full-refresh", action="store_true",
-                   help="re-ingest every shard, even those already committed unchanged")
-    p.add_argument("--wait", action="store_true",
-                   help="remote runners: block until the job finishes and print its summary "
-                   "(local runs always wait)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("query", help="run one SQL statement over the lake",
-                       description="Run one SQL statement with every lake table and view defined. With "
-                       "--format csv, stdout holds only CSV with a header line.")
-    _lake_options(p, snapshot=True)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("sql", help="the SQL statement")
+@cli.command(short_help="the QA summary: files per known-limitation flag")
+@lake_options(snapshot=True)
+@format_options
+def qa(**params: Any) -> int:
+    """The QA summary of the dataset's known limitations: files per flag by vendor, label and split."""
+    from silake.query.cli import run_qa
 
-    p = sub.add_parser("sql", help="interactive DuckDB shell over the lake",
-                       description="Open the DuckDB CLI with every lake table and view defined.")
-    _lake_options(p, snapshot=True)
+    return run_qa(_args(**params))
 
-    p = sub.add_parser("qa", help="QA summary of the dataset's known limitations",
-                       description="Print qa_summary: findings per flag by vendor, label and split.")
-    _lake_options(p, snapshot=True)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
-    p = sub.add_parser("snapshots", help="list the lake's snapshots",
-                       description="Every snapshot of the lake (one per commit): id, time, the ingest run "
-                       "that made it, shards committed, what it did. Read any of them with --snapshot N.")
-    _lake_options(p)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+@cli.command(short_help="every snapshot (commit) of the lake")
+@lake_options()
+@format_options
+def snapshots(**params: Any) -> int:
+    """Every snapshot of the lake (one per commit): id, time, run id, shards committed, what it did."""
+    from silake.query.cli import run_snapshots
 
-    p = sub.add_parser("compact", help="merge the small tables' per-shard files",
-                       description="Merge the per-shard data files of the small tables (all but frames and "
-                       "hypernet) into few large files, and flush rows inlined in the catalog. An ingest does "
-                       "this by itself once a small table has more than 64 files.")
-    _lake_options(p)
+    return run_snapshots(_args(snapshot=None, **params))
 
-    p = sub.add_parser("vacuum", help="expire old snapshots and delete files nothing needs",
-                       description="Expire snapshots older than the lake's retention (30 days) or --older-than, "
-                       "then delete the data files no remaining snapshot references, and the files no snapshot "
-                       "ever referenced (left by a killed run).")
-    _lake_options(p)
-    p.add_argument("--older-than", default=None,
-                   help="expire snapshots older than this interval, e.g. '7 days' (default: the lake's retention)")
 
-    p = sub.add_parser("delete", help="delete the selected files' rows from every table",
-                       description="Delete every row of the files a SQL predicate over `files` selects, from "
-                       "every table, in one commit (e.g. a participant who withdrew consent: --where "
-                       "\"participant_id = '0844A'\"). Older snapshots keep the rows until they expire; "
-                       "--purge removes the bytes at once (and with them every older snapshot).")
-    _lake_options(p)
-    p.add_argument("--where", required=True, help="SQL predicate over files, e.g. \"participant_id = '0844A'\"")
-    p.add_argument("--purge", action="store_true",
-                   help="rewrite the affected data files and expire every older snapshot now")
+@cli.command(short_help="what the lake holds, per label, split and vendor")
+@lake_options(snapshot=True)
+@format_options
+def info(**params: Any) -> int:
+    """What the lake holds: hours, files, interactions, participants per label, split and vendor; QA pass rate,
+    frames, the snapshot, size on disk."""
+    from silake.query.info import run_info
 
-    p = sub.add_parser(
-        "export", help="export a filtered subset as WebDataset shards or Parquet",
-        description="Select files with a SQL predicate over files + file_qa and write them as WebDataset "
-        "tar shards (members copied byte for byte through the media index) or as Parquet tables.",
-    )
-    _lake_options(p, snapshot=True)
-    p.add_argument("--where", required=True, help="SQL predicate, e.g. \"split = 'dev' and qa_pass\"")
-    p.add_argument("--out", required=True, help="output directory or URL prefix")
-    p.add_argument("--format", choices=("webdataset", "parquet"), default="webdataset")
-    p.add_argument("--members", default="json,npz,wav,mp4",
-                   help="webdataset members to copy (comma-separated; default json,npz,wav,mp4)")
-    p.add_argument("--shard-size", type=_positive_int, default=1_000_000_000,
-                   help="target bytes per output shard (webdataset) or per Parquet part (parquet); default 1e9")
-    p.add_argument("--jobs", type=_positive_int, default=4,
-                   help="output shards written in parallel (default 4); the output is the same for any value")
-    p.add_argument("--no-keep-pairs", action="store_true",
-                   help="allow the two partners of an interaction to land in different output shards")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty output")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser
+    return run_info(_args(**params))
+
+
+@cli.command(short_help="a self-contained HTML report with plots")
+@lake_options(snapshot=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="the HTML file to write")
+@click.option("--interaction", default=None, help="interaction key for the emotion-over-time plot "
+              "(default: the longest one with movement)")
+def report(**params: Any) -> int:
+    """A self-contained HTML report (works offline): QA flags, durations and rates, speech and turn-taking,
+    pose and box validity, emotion over time."""
+    from silake.report.cli import run_report
+
+    return run_report(_args(**params))
+
+
+# -- exports and maintenance ---------------------------------------------------------------------------------------
+@cli.command(short_help="export a filtered subset (WebDataset or Parquet)")
+@lake_options(snapshot=True)
+@click.option("--where", required=True, help="SQL predicate over files and file_qa, e.g. \"split = 'dev' and qa_pass\"")
+@click.option("--out", required=True, help="output directory or URL prefix")
+@click.option("--format", "format", type=click.Choice(["webdataset", "parquet"]), default="webdataset",
+              show_default=True)
+@click.option("--members", default="json,npz,wav,mp4", show_default=True,
+              help="webdataset members to copy (comma-separated)")
+@click.option("--shard-size", type=Size(), default="1e9", show_default=True,
+              help="target bytes per output shard (webdataset) or Parquet part (parquet): 1e9, 500MB, 2GiB")
+@click.option("--jobs", type=click.IntRange(min=1), default=4, show_default=True,
+              help="output shards written in parallel (the output is the same for any value)")
+@click.option("--no-keep-pairs", is_flag=True, help="let an interaction's partners land in different shards")
+@click.option("--overwrite", is_flag=True, help="replace a previous export in OUT")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
+def export(**params: Any) -> int:
+    """Export the files a predicate selects as WebDataset shards (members copied byte for byte) or Parquet,
+    with a dataset card and a reproducible manifest."""
+    from silake.export.cli import run_export
+
+    return run_export(_args(**params))
+
+
+@cli.command(short_help="merge the small tables' per-shard files")
+@lake_options()
+def compact(**params: Any) -> int:
+    """Merge the small tables' per-shard files (all but frames and hypernet) into few large files."""
+    from silake.lake.cli import run_compact
+
+    return run_compact(_args(**params))
+
+
+@cli.command(short_help="expire old snapshots, delete unneeded files")
+@lake_options()
+@click.option("--older-than", default=None, help="expire snapshots older than this, e.g. '7 days' (default: the "
+              "lake's retention, 30 days)")
+def vacuum(**params: Any) -> int:
+    """Expire old snapshots, delete the data files no snapshot needs and the files no snapshot ever knew."""
+    from silake.lake.cli import run_vacuum
+
+    return run_vacuum(_args(**params))
+
+
+@cli.command(short_help="delete the rows of selected files (consent)")
+@lake_options()
+@click.option("--where", required=True, help="SQL predicate over files, e.g. \"participant_id = '0844A'\"")
+@click.option("--purge", is_flag=True, help="also rewrite the affected data files and expire every older snapshot")
+def delete(**params: Any) -> int:
+    """Delete every row of the files a predicate selects, from every table, in one commit (consent withdrawal).
+    Older snapshots keep the rows until they expire; --purge removes the bytes at once."""
+    from silake.lake.cli import run_delete
+
+    return run_delete(_args(**params))
+
+
+# -- the entry point ------------------------------------------------------------------------------------------------
+def _command(argv: list[str]) -> str:
+    """`silake query` for messages: the first word of the command line that names a command."""
+    return next((f"silake {a}" for a in argv if a in cli.commands), "silake")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the README for each command's codes)."""
+    signals.install()
+    args = sys.argv[1:] if argv is None else argv
+    debug = os.environ.get("SILAKE_DEBUG", "").lower() in ("1", "true", "yes") or "--debug" in args
     try:
-        return _dispatch(argv)
+        result = cli.main(args=args, prog_name="silake", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except click.ClickException as exc:  # a bad command line: usage and a one-line error
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:  # Ctrl-C inside a click prompt
+        print(f"{_command(args)}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `silake query ... | head`: the reader left; exit quietly like other tools
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-
-
-def _dispatch(argv: list[str] | None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "ingest":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "sample":
-        from silake.sample.cli import run_sample
-
-        return run_sample(args)
-    if args.command == "ingest":
-        from silake.pipelines.ingest import run_ingest
-
-        return run_ingest(args, extra)
-    if args.command == "query":
-        from silake.query.cli import run_query
-
-        return run_query(args)
-    if args.command == "sql":
-        from silake.query.cli import run_shell
-
-        return run_shell(args)
-    if args.command == "qa":
-        from silake.query.cli import run_qa
-
-        return run_qa(args)
-    if args.command == "snapshots":
-        from silake.query.cli import run_snapshots
-
-        return run_snapshots(args)
-    if args.command in ("compact", "vacuum", "delete"):
-        from silake.lake import cli as lake_cli
-
-        return {"compact": lake_cli.run_compact, "vacuum": lake_cli.run_vacuum,
-                "delete": lake_cli.run_delete}[args.command](args)
-    if args.command == "export":
-        from silake.export.cli import run_export
-
-        return run_export(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    except BaseException as exc:
+        interruption = KeyboardInterrupt() if isinstance(exc, _Interrupted) else signals.as_interruption(exc)
+        if interruption is not None:
+            print(f"{_command(args)}: interrupted", file=sys.stderr)
+            return signals.exit_code(interruption)
+        if debug or not isinstance(exc, Exception):
+            raise
+        print(f"silake: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+    code = int(result or 0)
+    if signals.received() is not None and code not in (130, 143):  # a command reported it as an error
+        return 128 + int(signals.received() or 0)
+    return code
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ commit row records both counts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,23 +23,36 @@ from silake.decode.caps import Caps
 from silake.decode.errors import Reject
 from silake.decode.sample import decode_sample
 from silake.lake.commit import CommitRecord
+from silake.lake.lease import Lease
 from silake.lake.quarantine import quarantine_row
 from silake.lake.shard_writer import ShardWriter
 from silake.lake.staging import Claim, ShardManifest, new_attempt, write_claim, write_manifest
 from silake.lake.storage import LakeStorage
 from silake.metadata.join import MetadataIndex
+from silake.overlap import WriteBehind, prefetched
 from silake.schemas.ids import parse_file_id
 from silake.schemas.release import nominal_fps
 from silake.schemas.tables import FILES, QUARANTINE, SHARD_TABLES
-from silake.sources.reader import open_range_reader
+from silake.sources.reader import RangeReader, open_range_reader
 from silake.sources.shards import ShardRef
 from silake.tario.members import Problem, RawSample, TarMember
 from silake.tario.samples import iter_samples
+from silake.tario.walker import NotATar
 
 log = logging.getLogger(__name__)
 
 #: Problem codes of tar damage (a sample cut by it carries one of them).
 DAMAGE_CODES = frozenset({"truncated", "corrupt_tar"})
+#: Samples fetched ahead of decoding (json and npz bytes), and batches queued behind it for the writer:
+#: enough to overlap, bounded so memory stays at a few samples.
+PREFETCH_SAMPLES = 2
+WRITE_BEHIND_BATCHES = 16
+#: Set to stop every shard running in a thread of this process at its next sample (a run interrupted).
+cancel_all = threading.Event()
+
+
+class Cancelled(BaseException):
+    """The run was interrupted while this shard was being read."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class IngestContext:
     run_id: str
     metadata: MetadataIndex = field(default_factory=MetadataIndex)
     caps: Caps = field(default_factory=Caps)
+    lease: Lease | None = None  # the run's lease: a step that commits (FinalizeRun) is fenced by it
 
 
 @dataclass(frozen=True)
@@ -86,28 +103,44 @@ def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded) -> 
 
 def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     """Write one shard's data files and stage them for the commit step; never raises for bad data or an
-    unreachable shard (only for a lake it cannot write)."""
+    unreachable shard (only for a lake it cannot write). Interrupted (Ctrl-C, `cancel_all`), it removes what
+    it wrote before the interruption goes on."""
     storage = LakeStorage(ctx.lake_root)
-    started = datetime.now(UTC)
     claim = Claim(ctx.run_id, shard.label, shard.split, shard.shard_key, new_attempt())
     write_claim(storage, claim)
     writer = ShardWriter(storage, claim, SHARD_TABLES)
+    try:
+        return _ingest(shard, ctx, storage, claim, writer)
+    except BaseException:
+        writer.discard()
+        raise
+
+
+def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Claim,
+            writer: ShardWriter) -> ShardReport:
+    started = datetime.now(UTC)
     files_rows: list[dict] = []
     quarantine: list[dict] = []
     seen = quarantined = frames = 0
     status = "ok"
     bytes_fetched = 0
+    behind: WriteBehind[tuple[str, pa.RecordBatch]] = WriteBehind(lambda item: writer.add(*item),
+                                                                   depth=WRITE_BEHIND_BATCHES)
     try:
-        with open_range_reader(shard.uri, size=shard.size) as reader:
-
-            def read_member(member: TarMember) -> bytes:
-                return reader.read_at(member.offset, member.size)
-
-            samples = iter_samples(reader)
+        with open_range_reader(shard.uri, size=shard.size) as reader, contextlib.closing(
+                prefetched(_with_payloads(samples := iter_samples(reader), reader, ctx.caps),
+                           depth=PREFETCH_SAMPLES)) as ahead:
             damage_carried = False  # did a sample carry the damage (the sample it cut)?
-            for raw in samples:
+            for raw, payloads in ahead:
+                if cancel_all.is_set():
+                    raise Cancelled()
                 seen += 1
                 damage_carried = raw.problem is not None and raw.problem.code in DAMAGE_CODES
+
+                def read_member(member: TarMember, payloads: dict[str, bytes] = payloads) -> bytes:
+                    data = payloads.pop(member.name, None)  # fetched ahead, else read now
+                    return data if data is not None else reader.read_at(member.offset, member.size)
+
                 try:
                     decoded = decode_sample(raw, read_member, reader.read_at,
                                             nominal_fps=float(nominal_fps(_vendor(raw))), caps=ctx.caps)
@@ -124,22 +157,31 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
                 files_rows.append(_files_row(ctx, shard, raw, decoded))
                 frames += decoded.facts["n_frames"]
                 for table, batch in decoded.batches.items():
-                    writer.add(table, batch)
+                    behind.submit((table, batch))
                 for problem in (*raw.member_problems, *decoded.media_problems):
                     quarantine.append(_quarantine_row(ctx, shard, "member", problem, raw.index, raw.file_id))
             if samples.damage is not None:
                 status = "truncated"
                 if not damage_carried:  # e.g. the end-of-archive marker is missing: no sample was cut
                     quarantine.append(_quarantine_row(ctx, shard, "shard", samples.damage.problem()))
+            behind.finish()  # every row group written (a write error is raised here)
             bytes_fetched = reader.bytes_fetched
     except Exception as exc:  # unreachable or unreadable shard: record it, retry on the next run
+        behind.abort()
         log.warning("shard %s failed: %s", shard.uri, exc)
         writer.discard()
         # Only the quarantine and commit rows: the shard's tables from an earlier good run stay as they are.
         writer = ShardWriter(storage, claim, ("quarantine",))
         files_rows, frames, seen, quarantined, status = [], 0, 0, 0, "failed"
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        quarantine = [_quarantine_row(ctx, shard, "shard", Problem("shard_unreadable", detail, None))]
+        if isinstance(exc, NotATar):
+            problem = exc.problem()
+        else:
+            problem = Problem("shard_unreadable", "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+                              None)
+        quarantine = [_quarantine_row(ctx, shard, "shard", problem)]
+    except BaseException:  # interrupted: nothing may write after this shard is discarded
+        behind.abort()
+        raise
 
     if status != "failed":
         writer.add("files", pa.RecordBatch.from_pylist(files_rows, schema=FILES))
@@ -147,6 +189,8 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     table_rows = writer.rows()
     files = writer.publish()
     failpoints.hit("shard.staged")
+    if cancel_all.is_set():  # told to stop while writing: no manifest, the claim is discarded
+        raise Cancelled()
     commit = CommitRecord(
         shard_uri=shard.uri, shard_key=shard.shard_key, label=shard.label, split=shard.split,
         batch_idx=shard.batch_idx, archive_idx=shard.archive_idx, size=shard.size, etag=shard.etag,
@@ -161,6 +205,21 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     if not report.balanced:  # by construction this cannot happen; say so loudly if it ever does
         log.error("accounting mismatch in %s: %s", shard.uri, commit)
     return report
+
+
+def _with_payloads(samples: Iterator[RawSample], reader: RangeReader, caps: Caps
+                   ) -> Iterator[tuple[RawSample, dict[str, bytes]]]:
+    """Each sample with the members decoding will read in full (json, npz) already fetched - unless the
+    sample is rejected anyway (a tar problem, a member over its cap), which decoding says without them."""
+    limits = {"json": caps.max_json_bytes, "npz": caps.max_npz_bytes}
+    for raw in samples:
+        payloads: dict[str, bytes] = {}
+        if raw.problem is None:
+            for ext, cap in limits.items():
+                member = raw.members.get(ext)
+                if member is not None and member.size <= cap:
+                    payloads[member.name] = reader.read_at(member.offset, member.size)
+        yield raw, payloads
 
 
 def _vendor(raw: RawSample) -> str:

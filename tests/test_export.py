@@ -24,6 +24,7 @@ from lake_builder import read_table
 
 from silake.cli import main
 from silake.export import export
+from silake.export.parquet_export import export_schema
 from silake.export.plan import parse_members, plan_sample
 from silake.export.selection import referenced_names
 from silake.export.tar_writer import TarStreamWriter, archive_size, member_size
@@ -62,13 +63,18 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def shard_paths(out: Path) -> list[Path]:
+    """The output shards in export order (data/<label>/<split>-NNNNN-of-NNNNN.tar)."""
+    return sorted(out.glob("data/*/*.tar"))
+
+
 def read_tars(out: Path) -> list[tuple[str, list[tarfile.TarInfo], dict[str, bytes]]]:
     result = []
-    for path in sorted(out.glob("shard-*.tar")):
+    for path in shard_paths(out):
         with tarfile.open(path) as tar:
             infos = tar.getmembers()
             data = {m.name: tar.extractfile(m).read() for m in infos}  # type: ignore[union-attr]
-        result.append((path.name, infos, data))
+        result.append((path.relative_to(out).as_posix(), infos, data))
     return result
 
 
@@ -110,7 +116,8 @@ def test_every_exported_member_is_byte_identical_to_its_source(lake, sources, tm
     for shard in manifest["shards"]:
         assert shard["sha256"] == sha((out / shard["name"]).read_bytes())
         assert shard["bytes"] == (out / shard["name"]).stat().st_size
-    assert manifest["counts"]["bytes"] == sum(p.stat().st_size for p in out.glob("*.tar"))
+    assert [s["name"] for s in manifest["shards"]] == [p.relative_to(out).as_posix() for p in shard_paths(out)]
+    assert manifest["counts"]["bytes"] == sum(p.stat().st_size for p in shard_paths(out))
     assert manifest["lake"]["run_ids"] == manifest["lake"]["ingest_run_ids"] == ["20260101T000000Z-test0001"]
     assert manifest["predicate"] == "true"
     assert not list(out.glob(".silake-export-*")), "staging leftovers"
@@ -190,7 +197,8 @@ def test_no_keep_pairs_may_separate_partners(lake, tmp_path, sources):
                    keep_pairs=False).manifest
     assert len(kept["shards"]) == 1 and kept["counts"]["interactions_across_shards"] == 0
     assert kept["shards"][0]["bytes"] > shard_size  # one pair alone is bigger than the target
-    assert _shard_of(split) == {FID["A1"]: "shard-000000.tar", FID["A2"]: "shard-000001.tar"}
+    assert _shard_of(split) == {FID["A1"]: "data/improvised/dev-00000-of-00002.tar",
+                                FID["A2"]: "data/improvised/dev-00001-of-00002.tar"}
     assert split["counts"]["interactions_across_shards"] == 1
     assert all(s["bytes"] <= shard_size for s in split["shards"])
     assert not split["options"]["keep_pairs"]
@@ -204,7 +212,7 @@ def test_webdataset_library_reads_exactly_the_selection(lake, sources, tmp_path)
     res = export(str(lake.lake), "split = 'dev' and not no_partner", str(out), shard_size=50_000)
     expected = [FID[k] for k in ("A1", "A2", "B1", "B2")]  # C1 is flagged no_partner; D is 'test'
     assert [s["key"] for s in res.manifest["samples"]] == expected
-    urls = sorted(str(p) for p in out.glob("shard-*.tar"))
+    urls = [str(p) for p in shard_paths(out)]
     assert len(urls) >= 2
     samples = list(wds.WebDataset(urls, shardshuffle=False, empty_check=False))
     assert [s["__key__"] for s in samples] == expected
@@ -214,80 +222,84 @@ def test_webdataset_library_reads_exactly_the_selection(lake, sources, tmp_path)
             assert s[ext] == sources[f"{s['__key__']}.{ext}"]
 
 
-@pytest.fixture
-def offline_hf(tmp_path, monkeypatch):
-    """Hugging Face offline, with its own cache, and any connection off loopback refused.
+def _no_torch() -> None:
+    """These tests prove the exports load in an environment without torch or torchcodec."""
+    import importlib.util
 
-    huggingface_hub and datasets read their offline switches at import, so they are imported first and
-    their module constants patched for this test only (an import under HF_HUB_OFFLINE=1 would leave the
-    rest of the session offline).
-    """
-    import datasets
-    import huggingface_hub.constants
-
-    for k in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
-        monkeypatch.setenv(k, "1")
-        monkeypatch.setattr(datasets.config, k, True, raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-datasets", raising=False)
-    monkeypatch.setattr(datasets.config, "HF_MODULES_CACHE", tmp_path / "hf-modules", raising=False)
-    real_connect = socket.socket.connect
-
-    def guarded(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and "/" not in host:
-            raise OSError(f"test must not touch the network (tried {address})")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-    return datasets
+    assert importlib.util.find_spec("torch") is None and importlib.util.find_spec("torchcodec") is None
 
 
-def test_hf_datasets_reads_exactly_the_selection(lake, sources, tmp_path, offline_hf):
-    datasets = offline_hf
-    out = tmp_path / "wds"
-    export(str(lake.lake), "true", str(out), shard_size=50_000, members="json,npz,mp4")
-    urls = sorted(str(p) for p in out.glob("shard-*.tar"))
-    d = datasets.load_dataset("webdataset", data_files={"train": urls}, split="train",
-                              cache_dir=str(tmp_path / "cache"))
-    assert d["__key__"] == sorted(FID.values())
-    table = d.with_format("arrow")[:]
-    for i, key in enumerate(d["__key__"]):
-        assert table["json"][i].as_py() == json.loads(sources[f"{key}.json"])
-        assert table["mp4"][i]["bytes"].as_py() == sources[f"{key}.mp4"]
+def _check_rows(rows, sources) -> None:
+    """Every member of every row is what the source holds (npz arrays: same values, dtype and shape)."""
+    for row in rows:
+        key = row["__key__"]
+        assert row["json"] == json.loads(sources[f"{key}.json"])
+        assert row["mp4"] == sources[f"{key}.mp4"]
+        assert row["wav"] == (None if key in {FID[n] for n in NO_WAV} else sources[f"{key}.wav"])
         src = np.load(io.BytesIO(sources[f"{key}.npz"]))
-        got = table["npz"][i].as_py()
-        assert set(got) == set(src.files)
-        for k in src.files:
-            np.testing.assert_array_equal(np.asarray(got[k], dtype=src[k].dtype), src[k])
+        for k, value in row["npz"].items():
+            if k not in src.files:  # declared by the catalogue, absent from this file
+                assert value is None
+                continue
+            np.testing.assert_array_equal(np.asarray(value, dtype=src[k].dtype), src[k])
+            assert np.asarray(value).shape == src[k].shape
+        assert set(src.files) <= set(row["npz"])
 
 
-def test_hf_datasets_reads_every_member_with_declared_features(lake, sources, tmp_path, offline_hf):
-    """All four members (one sample without wav): declare wav/mp4 as binary - the builder's Audio/Video
-    inference would need torchcodec, and it infers from samples that must all have the same members."""
+def test_hf_datasets_loads_the_export_directory_by_its_card(lake, sources, tmp_path, offline_hf):
+    """`load_dataset(OUT)`: the card's configs and features - wav and mp4 as bytes, no torch needed."""
     datasets = offline_hf
+    _no_torch()
     out = tmp_path / "wds"
     export(str(lake.lake), "true", str(out), shard_size=50_000)
-    urls = sorted(str(p) for p in out.glob("shard-*.tar"))
-    json_type = datasets.Features.from_arrow_schema(pa.Table.from_pylist(
-        [{"json": json.loads(sources[f"{FID['A1']}.json"])}]).schema)["json"]
-    features = datasets.Features({
-        "json": json_type,
-        "npz": {"movement:is_valid": datasets.List(datasets.List(datasets.Value("float32")))},
-        "wav": datasets.Value("binary"), "mp4": datasets.Value("binary"),
-        "__key__": datasets.Value("string"), "__url__": datasets.Value("string"),
-    })
-    d = datasets.load_dataset("webdataset", data_files={"train": urls}, split="train", features=features,
+    d = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))
+    assert {name: split["__key__"] for name, split in d.items()} == {
+        "dev": [FID[k] for k in ("A1", "A2", "B1", "B2", "C1")], "test": [FID["D1"], FID["D2"]]}
+    assert d["dev"].features["wav"] == datasets.Value("binary")
+    for split in d.values():
+        _check_rows(split, sources)
+    one = datasets.load_dataset(str(out), "naturalistic", cache_dir=str(tmp_path / "cache"))
+    assert list(one) == ["test"] and one["test"]["__key__"] == [FID["D1"], FID["D2"]]
+
+
+def test_hf_datasets_by_builder_name_never_reads_the_manifest(lake, sources, tmp_path, offline_hf):
+    """`load_dataset("webdataset", data_dir=OUT)` finds the shards and their splits by their names alone. The
+    builder then infers types: wav would become an Audio feature (torchcodec), so pass the card's features
+    or export without wav."""
+    datasets = offline_hf
+    _no_torch()
+    out = tmp_path / "wds"
+    export(str(lake.lake), "true", str(out / "jn"), members="json,npz")
+    d = datasets.load_dataset("webdataset", data_dir=str(out / "jn"), cache_dir=str(tmp_path / "cache"))
+    assert {name: split["__key__"] for name, split in d.items()} == {
+        "validation": [FID[k] for k in ("A1", "A2", "B1", "B2", "C1")], "test": [FID["D1"], FID["D2"]]}
+    export(str(lake.lake), "true", str(out / "all"))
+    features = datasets.load_dataset_builder(str(out / "all")).info.features
+    d = datasets.load_dataset("webdataset", data_dir=str(out / "all"), features=features,
                               cache_dir=str(tmp_path / "cache"))
-    assert d["__key__"] == sorted(FID.values())
-    for row in d:
-        key = row["__key__"]
-        for ext in ("wav", "mp4"):
-            name = f"{key}.{ext}"
-            if ext == "wav" and key in {FID[n] for n in NO_WAV}:
-                assert row["wav"] is None
-            else:
-                assert row[ext] == sources[name]
+    assert sorted(k for split in d.values() for k in split["__key__"]) == sorted(FID.values())
+    for split in d.values():
+        _check_rows(split, sources)
+
+
+def test_the_card_declares_every_column_and_names_no_manifest(lake, tmp_path):
+    import yaml
+
+    out = tmp_path / "wds"
+    export(str(lake.lake), "true", str(out), members="npz,wav")
+    text = (out / "README.md").read_text()
+    header = yaml.safe_load(text.split("---\n")[1])
+    assert [c["config_name"] for c in header["configs"]] == ["default", "improvised", "naturalistic"]
+    paths = [f["path"] for c in header["configs"] for f in c["data_files"]]
+    assert paths == ["data/*/dev-*.tar", "data/*/test-*.tar", "data/improvised/dev-*.tar",
+                     "data/naturalistic/test-*.tar"]
+    for info in header["dataset_info"]:
+        names = [f["name"] for f in info["features"]]
+        assert names == ["npz", "wav", "__key__", "__url__"]
+        assert info["features"][1] == {"name": "wav", "dtype": "binary"}
+        body_pose = next(f for f in info["features"][0]["struct"] if f["name"] == "smplh:body_pose")
+        assert body_pose == {"name": "smplh:body_pose", "list": {"list": {"list": "float32"}}}
+    assert "*id0" not in text and "&id0" not in text  # no YAML aliases
 
 
 # -- Parquet -------------------------------------------------------------------------------------------------
@@ -318,7 +330,7 @@ def test_parquet_export_has_exactly_the_selected_rows_with_the_same_partitioning
     selected = {FID["A2"], FID["C1"], FID["D1"], FID["D2"]}
     manifest = json.loads((out / "manifest.json").read_text())
     assert {s["key"] for s in manifest["samples"]} == selected
-    assert sorted(os.listdir(out)) == sorted([*SAMPLE_TABLES, "manifest.json"])
+    assert sorted(os.listdir(out)) == sorted([*SAMPLE_TABLES, "README.md", "manifest.json"])
     for table in SAMPLE_TABLES:
         parts = sorted(p.relative_to(out).as_posix() for p in (out / table).rglob("*.parquet"))
         assert parts == [f"{table}/label=improvised/split=dev/part-000000.parquet",
@@ -328,12 +340,15 @@ def test_parquet_export_has_exactly_the_selected_rows_with_the_same_partitioning
         assert got.num_rows == want.num_rows == manifest["tables"][table]["rows"]
         assert _sorted_rows(got) == _sorted_rows(want.select(got.column_names))
         lake_files = sorted((lake.lake / "main" / table).rglob("*.parquet"))
-        for part in parts:  # each file has the lake's schema (label/split in the path only)
+        for part in parts:  # each file: the lake's data file columns, then label and split (as in the path)
             if table in NULLABLE_FSL_TABLES:  # no stored Arrow schema, like the lake's: as DuckDB sees it
-                assert _duckdb_schema([out / part]) == _duckdb_schema(lake_files)
+                assert _duckdb_schema([out / part]) == [*_duckdb_schema(lake_files), ("label", "VARCHAR"),
+                                                        ("split", "VARCHAR")]
                 assert _duckdb_schema([out / part])[:6] == [(c, "VARCHAR") for c in TABLES[table].schema.names[:6]]
             else:
-                assert pq.read_schema(out / part).remove_metadata().equals(TABLES[table].schema)
+                assert pq.read_schema(out / part).remove_metadata().equals(export_schema(table))
+            in_file = pq.read_table(out / part, columns=["label", "split"]).to_pylist()
+            assert {(r["label"], r["split"]) for r in in_file} <= {tuple(x.split("=")[1] for x in part.split("/")[1:3])}
         for f in manifest["tables"][table]["files"]:
             assert f["sha256"] == sha((out / f["path"]).read_bytes())
     # rows in (interaction_key, file_id, index) order
@@ -349,6 +364,22 @@ def test_parquet_export_has_exactly_the_selected_rows_with_the_same_partitioning
     n = con.execute(f"SELECT count(*) FROM read_parquet('{frames_glob}', hive_partitioning = true) "
                     "WHERE split = 'test'").fetchone()[0]
     assert n == 8
+
+
+def test_hf_datasets_loads_a_parquet_export_table_by_table(lake, tmp_path, offline_hf):
+    datasets = offline_hf
+    _no_torch()
+    out = tmp_path / "pq"
+    export(str(lake.lake), "true", str(out), format="parquet")
+    files = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))  # the default config: files
+    assert {name: sorted(zip(split["file_id"], split["label"], split["split"], strict=True))
+            for name, split in files.items()} == {
+        "dev": sorted((FID[k], "improvised", "dev") for k in ("A1", "A2", "B1", "B2", "C1")),
+        "test": [(FID["D1"], "naturalistic", "test"), (FID["D2"], "naturalistic", "test")]}
+    frames = datasets.load_dataset(str(out), "frames", cache_dir=str(tmp_path / "cache"))
+    want = _lake_rows(lake.lake, "frames", set(FID.values()))
+    assert sum(split.num_rows for split in frames.values()) == want.num_rows == 28
+    assert frames["test"].unique("file_id") == [FID["D1"], FID["D2"]]
 
 
 def test_parquet_frames_without_movement_read_back_with_pyarrow(lake, tmp_path):
@@ -621,9 +652,10 @@ def test_export_to_an_s3_target(lake, tmp_path, s3, capsys, fmt):
     manifest = json.loads(s3.cat_file("exports/run1/manifest.json"))
     assert manifest["predicate"] == "split = 'test'"
     if fmt == "webdataset":
-        names = sorted(p.rsplit("/", 1)[1] for p in s3.find("exports/run1"))
-        assert names == ["manifest.json", "shard-000000.tar"]
-        with tarfile.open(fileobj=io.BytesIO(s3.cat_file("exports/run1/shard-000000.tar"))) as tar:
+        names = sorted(p.removeprefix("exports/run1/") for p in s3.find("exports/run1"))
+        assert names == ["README.md", "data/naturalistic/test-00000-of-00001.tar", "manifest.json"]
+        with tarfile.open(fileobj=io.BytesIO(
+                s3.cat_file("exports/run1/data/naturalistic/test-00000-of-00001.tar"))) as tar:
             assert {m.name.split(".")[0] for m in tar.getmembers()} == {FID["D1"], FID["D2"]}
 
 

@@ -88,11 +88,27 @@ def test_flex_template_contract():
 
 def test_dependencies_are_installed_hash_checked_and_the_package_as_a_wheel():
     runs = " ".join(instructions("RUN"))
-    assert "pip install --require-hashes -r /template/requirements.txt" in runs
-    assert "pip install --no-deps /tmp/dist/silake-*-py3-none-any.whl" in runs
+    assert "pip install --compile --require-hashes -r /template/requirements.txt" in runs
+    assert "pip install --compile --no-deps /tmp/dist/silake-*-py3-none-any.whl" in runs
     assert "pip check" in runs
     assert "setup.py" not in " ".join(instructions("RUN") + instructions("COPY"))  # no source install
     assert "requirements.txt /template/requirements.txt" in instructions("COPY")
+
+
+def test_bytecode_is_compiled_at_build_time():
+    """The image sets PYTHONDONTWRITEBYTECODE, so every pip install compiles (no process compiles Beam at start)."""
+    installs = [r for r in instructions("RUN") if "pip install" in r]
+    assert installs and all(r.count("pip install --compile") == r.count("pip install") for r in installs)
+    assert "PYTHONDONTWRITEBYTECODE=1" in " ".join(instructions("ENV"))
+    assert "python -m compileall -q /template/launcher.py" in instructions("RUN")
+
+
+def test_the_setup_compiles_bytecode_too():
+    """`make setup` (uv) compiles what it installs and silake's own sources (an editable install)."""
+    makefile = (ROOT / "Makefile").read_text()
+    installs = [line for line in makefile.splitlines() if "uv pip install" in line]
+    assert installs and all("--compile-bytecode" in line for line in installs)
+    assert "-m compileall -q -j 0 silake pipelines schemas" in makefile
 
 
 def test_runtime_requirements():

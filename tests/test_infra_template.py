@@ -1,7 +1,7 @@
 """The Flex Template's parameters (infra/dataflow/metadata.json) and `silake ingest`'s options agree.
 
-Both sides are derived, never copied: the CLI side from `silake.cli.build_parser()` (the `ingest`
-subparser's actions), the template side from metadata.json. The mapping between them is explicit data in
+Both sides are derived, never copied: the CLI side from `silake.cli.cli` (the Click `ingest` command's
+parameters), the template side from metadata.json. The mapping between them is explicit data in
 the template's entry point (infra/dataflow/launcher.py): MIRRORED (template parameter -> CLI option),
 CLI_ONLY (CLI options a template run does not expose, with the reason) and BEAM_WORKER_OPTIONS (template
 parameters that are Beam worker options, passed through). `compare` reports every disagreement, so adding,
@@ -11,7 +11,6 @@ prove that it does.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import importlib.util
 import json
@@ -21,11 +20,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
+import click
 import pytest
 
-from silake.cli import build_parser
+from silake.cli import cli
+from silake.cli import main as silake_main
 
 ROOT = Path(__file__).resolve().parents[1]
 DATAFLOW = ROOT / "infra" / "dataflow"
@@ -54,26 +55,45 @@ class CliOption:
     required: bool
 
 
-def ingest_subparser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return subparsers.choices["ingest"]
+def ingest_command(extra: list[click.Parameter] | None = None) -> click.Command:
+    """`silake ingest` as Click defines it (a copy with `extra` parameters added, for the mutation tests)."""
+    command = cli.commands["ingest"]
+    if not extra:
+        return command
+    mutated = copy.copy(command)
+    mutated.params = [*command.params, *extra]
+    return mutated
 
 
-def cli_options(parser: argparse.ArgumentParser | None = None) -> dict[str, CliOption]:
-    """`silake ingest`'s options, from the real parser."""
+def cli_options(command: click.Command | None = None) -> dict[str, CliOption]:
+    """`silake ingest`'s options, from the real command."""
     out = {}
-    for action in ingest_subparser(parser or build_parser())._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
-        if isinstance(action, argparse._StoreTrueAction):
+    for param in (command or ingest_command()).params:
+        if isinstance(param, click.Option) and param.is_flag:
             kind = "flag"
-        elif action.nargs in ("+", "*"):
+        elif param.nargs == -1 or getattr(param, "multiple", False):
             kind = "list"
         else:
             kind = "value"
-        required = action.required if action.option_strings else action.nargs not in ("?", "*")
-        out[action.dest] = CliOption(action.dest, tuple(action.option_strings), kind, required)
+        flags = tuple(param.opts) if isinstance(param, click.Option) else ()
+        assert param.name is not None
+        out[param.name] = CliOption(param.name, flags, kind, bool(param.required))
     return out
+
+
+def parse_ingest(argv: list[str]) -> tuple[SimpleNamespace, list[str]]:
+    """`silake ingest ...` as the real command line hands it over: (the options, the Beam arguments)."""
+    import silake.ingest
+
+    seen: list[tuple[SimpleNamespace, list[str]]] = []
+    original = silake.ingest.run_ingest
+    silake.ingest.run_ingest = lambda args, beam_args: seen.append((args, list(beam_args))) or 0  # type: ignore
+    try:
+        assert silake_main(list(argv)) == 0
+    finally:
+        silake.ingest.run_ingest = original
+    args, beam_args = seen[0]
+    return SimpleNamespace(command=argv[0], **vars(args)), beam_args
 
 
 def template_parameters(path: Path = METADATA) -> dict[str, dict]:
@@ -142,7 +162,7 @@ def test_template_and_cli_agree():
 def test_every_cli_option_is_accounted_for():
     # The sets the comparison works on, spelled out: a change here is a deliberate interface change.
     assert set(cli_options()) == {"sources", "lake", "catalog", "metadata", "runner", "workers", "full_refresh",
-                                  "wait", "no_progress"}
+                                  "wait", "no_progress", "dask_scheduler"}
     assert set(template_parameters()) == {"sources", "lake", "catalog", "metadata", "full_refresh",
                                           "max_num_workers", "num_workers", "worker_machine_type", "disk_size_gb"}
 
@@ -151,9 +171,9 @@ def test_every_cli_option_is_accounted_for():
 
 
 def _with_ingest_option(*args, **kwargs) -> dict[str, CliOption]:
-    parser = build_parser()
-    ingest_subparser(parser).add_argument(*args, **kwargs)
-    return cli_options(parser)
+    if kwargs.pop("action", None) == "store_true":
+        kwargs["is_flag"] = True
+    return cli_options(ingest_command([click.Option(list(args), **kwargs)]))
 
 
 def _cli_without(dest: str) -> dict[str, CliOption]:
@@ -285,7 +305,7 @@ def test_launcher_argv_is_exactly_the_cli_argv():
         "--worker_machine_type=n2-standard-4",
         *DATAFLOW_ARGS,
     ]
-    args, beam_args = build_parser().parse_known_args(cli)
+    args, beam_args = parse_ingest(cli)
     assert args.command == "ingest"
     assert args.sources == ["hf://datasets/facebook/seamless-interaction/improvised/dev",
                             "gs://mirror/naturalistic/*/*.tar"]
@@ -300,7 +320,7 @@ def test_launcher_minimal_parameters():
     cli = launcher.to_cli_argv(["--sources=gs://a/r", "--lake=gs://l/lake", *DATAFLOW_ARGS], environ={})
     assert cli == ["ingest", "gs://a/r", "--lake", "gs://l/lake", "--runner", "DataflowRunner",
                    "--no-progress", *DATAFLOW_ARGS]
-    args, _ = build_parser().parse_known_args(cli)
+    args, _ = parse_ingest(cli)
     assert (args.catalog, args.metadata, args.full_refresh) == (None, None, False)
 
 
@@ -332,7 +352,7 @@ def test_every_template_parameter_reaches_the_pipeline():
         assert _accepts(param, value), (name, value)
         argv = ["--sources=gs://a/r", "--lake=gs://l/lake", f"--{name}={value}"]
         cli = launcher.to_cli_argv(argv, environ={})
-        args, beam_args = build_parser().parse_known_args(cli)
+        args, beam_args = parse_ingest(cli)
         if name in launcher.MIRRORED:
             got = getattr(args, launcher.MIRRORED[name])
             assert got == (True if value == "true" else value), name

@@ -17,8 +17,7 @@ def test_every_sample_is_accounted_for(sample_release, ingested_lake) -> None:
     assert summary.samples_seen == summary.files == len(truth.files) == 38
     assert summary.quarantined_samples == 0 and summary.balanced
     assert summary.frames == sum(f.n_frames for f in truth.files)
-    assert totals["files"] == 38 and totals["shards"] == 11
-    assert totals["frames"] == summary.frames
+    assert totals == {}  # a local run has no Beam metrics (test_ingest_runs checks them on FnApiRunner)
     commits = read_table(lake, "ingest_shards").to_pylist()
     assert len(commits) == 11
     assert {c["status"] for c in commits} == {"ok"}

@@ -7,7 +7,7 @@ import pytest
 import s3fs
 from lake_builder import read_table
 
-from silake.pipelines.ingest import run_pipeline
+from silake.ingest import run as run_pipeline
 from silake.sources.errors import SourceError
 from silake.sources.reader import DEFAULT_WINDOW
 

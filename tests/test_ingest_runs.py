@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from silake.ingest import run as run_pipeline
 from silake.lake import lease
 from silake.lake.storage import LakeStorage
-from silake.pipelines.ingest import run_pipeline
 from silake.query.connection import connect
 from silake.schemas.tables import SHARD_TABLES
 
@@ -51,8 +51,8 @@ def release_copy(sample_release, tmp_path) -> Path:
 def test_multiprocessing_run_then_idempotent_and_incremental_reruns(sample_release, release_copy, tmp_path):
     _, truth = sample_release
     lake = tmp_path / "lake"
-    # 1. the default local mode: FnApiRunner, multi-processing over 2 worker processes
-    first, totals = run_pipeline([str(release_copy)], str(lake), workers=2)
+    # 1. Beam's FnApiRunner, multi-processing over 2 worker processes (the DoFns Dataflow runs, with metrics)
+    first, totals = run_pipeline([str(release_copy)], str(lake), runner="FnApiRunner", workers=2)
     assert (first.shards_processed, first.files, first.quarantined_samples) == (11, 38, 0)
     assert totals["files"] == 38 and totals["frames"] == sum(f.n_frames for f in truth.files)
     assert not (lake / "_lease.json").exists() and not (lake / "_staging").exists()

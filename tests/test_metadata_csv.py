@@ -27,6 +27,21 @@ PROMPTS = (
     "1,00000583,p583,a,b,dominant,warm,charades\n"
 )
 
+#: interactions.csv and filelist.csv as the release writes them: records end with LF while quoted texts hold
+#: CRLF line breaks, leading/trailing spaces and non-ASCII; 4-letter IPC codes, ipc_b often empty; 0/1 flags.
+RELEASE_PROMPTS = (
+    b",prompt_hash,prompt_id_unique,participant_a_prompt_text,participant_b_prompt_text,ipc_a,ipc_b,"
+    b"interaction_type\n"
+    b'0,00000000,P0000_v3.4.fam_ANCP_XXXX," Meet at the caf\xc3\xa9.\r\n\r\nBe warm. ","Listen.\nThen ""ask"".",'
+    b"ANCP,,ipc_conversation\n"
+    b'1,00000001,P0001_v3.4.fam_CGST_AMCM,"Act it out.\r\nNo words.",Guess.,CGST,AMCM,charades\n'
+)
+RELEASE_FILELIST = (
+    b"file_id,label,split,batch_idx,archive_idx,has_imitator_movement,has_annotation_1p,has_annotation_3p\n"
+    b"V00_S0809_I00000582_P0947,improvised,train,0,0,1,0,1\n"
+    b"V01_S0101_I00004410_P0715,naturalistic,test,0,3,0,1,1\n"
+)
+
 
 def test_participants_keep_ids_as_strings_and_null_undisclosed() -> None:
     t = parse_csv("participants", PARTICIPANTS, "mem://participants.csv")
@@ -57,6 +72,26 @@ def test_prompts_keep_multiline_quoted_text_and_null_empty_ipc() -> None:
     assert (rows[0]["ipc_a"], rows[0]["ipc_b"], rows[0]["row_index"]) == (None, None, 0)
     assert (rows[1]["prompt_hash"], rows[1]["ipc_a"]) == ("00000583", "dominant")
     assert t.problems == []
+
+
+def test_the_release_forms_are_read_byte_for_byte(tmp_path) -> None:
+    from silake.metadata.load import load_metadata
+
+    (tmp_path / "interactions.csv").write_bytes(RELEASE_PROMPTS)
+    (tmp_path / "filelist.csv").write_bytes(RELEASE_FILELIST)
+    load = load_metadata({"prompts": str(tmp_path / "interactions.csv"), "filelist": str(tmp_path / "filelist.csv")})
+    assert load.rejected_rows == 0
+    prompts = load.tables["prompts"].table.to_pylist()
+    assert [(r["row_index"], r["prompt_hash"], r["prompt_id_unique"], r["participant_a_prompt_text"],
+             r["participant_b_prompt_text"], r["ipc_a"], r["ipc_b"], r["interaction_type"]) for r in prompts] == [
+        (0, "00000000", "P0000_v3.4.fam_ANCP_XXXX", " Meet at the café.\r\n\r\nBe warm. ", 'Listen.\nThen "ask".',
+         "ANCP", None, "ipc_conversation"),
+        (1, "00000001", "P0001_v3.4.fam_CGST_AMCM", "Act it out.\r\nNo words.", "Guess.", "CGST", "AMCM",
+         "charades")]
+    files = load.tables["filelist"].table.to_pylist()
+    assert [(r["file_id"], r["has_imitator_movement"], r["has_annotation_1p"], r["has_annotation_3p"])
+            for r in files] == [("V00_S0809_I00000582_P0947", True, False, True),
+                                ("V01_S0101_I00004410_P0715", False, True, True)]
 
 
 def test_a_foreign_header_is_a_clear_error() -> None:

@@ -1,4 +1,5 @@
-"""Local runner names never reach Beam's DirectRunner/Prism path (which would try to download a binary)."""
+"""Runner names: Beam's local names never reach the DirectRunner/Prism path (which would try to download a
+binary); silake's own local run picks its mode by shard count."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from silake.pipelines.runners import make_runner
 
 
-@pytest.mark.parametrize("name", ["FnApiRunner", "DirectRunner", "direct", "local"])
+@pytest.mark.parametrize("name", ["FnApiRunner", "DirectRunner", "direct"])
 def test_local_names_build_the_fnapi_runner_in_multiprocessing_mode(name: str) -> None:
     runner, options = make_runner(name, 2)
     assert isinstance(runner, FnApiRunner)
@@ -33,9 +34,19 @@ def test_a_local_run_never_imports_the_prism_runner(tmp_path, sample_release) ->
     release, _ = sample_release
     code = (
         "import sys\n"
-        "from silake.pipelines.ingest import run_pipeline\n"
+        "from silake.ingest import run as run_pipeline\n"
         f"run_pipeline([{str(release / 'naturalistic/test/0000/0000.tar')!r}], {str(tmp_path / 'lake')!r},"
         " runner='DirectRunner', workers=1)\n"
         "assert 'apache_beam.runners.portability.prism_runner' not in sys.modules, 'Prism was loaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_the_local_run_picks_its_mode_by_shard_count() -> None:
+    from silake.local_run import IN_PROCESS, PROCESSES, THREADS, choose
+
+    assert choose(1, 8) == (IN_PROCESS, 1)  # one shard: no worker is started for nothing
+    assert choose(5, 1) == (IN_PROCESS, 1)
+    assert choose(5, 2) == (PROCESSES, 2)
+    assert choose(3, 8) == (PROCESSES, 3)  # never more workers than shards
+    assert choose(4, 2, THREADS) == (THREADS, 2)

@@ -208,6 +208,8 @@ SPECS: list[Spec] = [
     Spec("02", "0012", "00000012", "1202", 1),
     Spec("02", "0013", "00000013", "1201A", 0, flags={"participant_id_variant"}),
     Spec("02", "0013", "00000013", "1302", 1),
+    Spec("01", "0014", "00000014", "1401", 0, flags={"participant_id_variant"}),  # 1401B in participants.csv
+    Spec("01", "0014", "00000014", "1402", 1),  # 1402A in participants.csv, but under vendor 03
     Spec("03", "0015", "00000015", "1501", 0, flags={"participant_in_multiple_splits"}),
     Spec("03", "0015", "00000015", "1502", 1),
     Spec("03", "0016", "00000016", "1501", 0, "improvised", "test", flags={"participant_in_multiple_splits"}),
@@ -251,6 +253,7 @@ SPECS: list[Spec] = [
 ]
 FILELIST_ONLY = [Spec("01", "0021", "00000021", "2102", 1)]
 MISSING_PARTICIPANTS = {("01", "1801")}
+EXTRA_PARTICIPANTS = {("01", "1401B"), ("03", "1402A")}  # participants.csv rows without files
 MISSING_SESSIONS = {("01", "0019")}
 I1 = "V00_S0001_I00000001"
 
@@ -403,7 +406,8 @@ def build_lake(root: Path, *, with_filelist: bool = True) -> Path:
         shards.append(ShardData(label, split, "0000-0000", f"/release/{label}/{split}/0000/0000.tar", tables,
                                 run_id="20260101T000000Z-test0001"))
 
-    people = sorted({(s.vendor, s.participant) for s in SPECS + FILELIST_ONLY} - MISSING_PARTICIPANTS)
+    people = sorted({(s.vendor, s.participant) for s in SPECS + FILELIST_ONLY} - MISSING_PARTICIPANTS
+                    | EXTRA_PARTICIPANTS)
     sessions = sorted({(s.vendor, s.session) for s in SPECS + FILELIST_ONLY} - MISSING_SESSIONS)
     prompts = sorted({s.prompt for s in SPECS + FILELIST_ONLY})
     release_tables = {
@@ -522,6 +526,15 @@ def test_qa_flags_rows_are_documented(con: duckdb.DuckDBPyConnection) -> None:
     assert distinct == con.sql("SELECT count(*) FROM qa_flags").fetchone()  # one row per (file, flag)
     detail = con.sql("SELECT detail FROM qa_flags WHERE flag = 'vad_ends_early'").fetchone()[0]
     assert "6.00 s" in detail and "3.00 s" in detail
+
+
+def test_participant_id_variants_include_participants_csv(con: duckdb.DuckDBPyConnection) -> None:
+    # 1401B exists only in participants.csv; 1402A there too, but under another vendor than file P1402
+    found = con.sql("SELECT file_id, detail FROM qa_flags WHERE flag = 'participant_id_variant' "
+                    "ORDER BY file_id").fetchall()
+    assert found == [("V01_S0014_I00000014_P1401", "vendor 01 uses ids 1401, 1401B for stem 1401"),
+                     ("V02_S0012_I00000012_P1201", "vendor 02 uses ids 1201, 1201A for stem 1201"),
+                     ("V02_S0013_I00000013_P1201A", "vendor 02 uses ids 1201, 1201A for stem 1201")]
 
 
 def test_file_qa_has_a_row_and_a_boolean_per_flag_for_every_file(con: duckdb.DuckDBPyConnection) -> None:

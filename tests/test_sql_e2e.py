@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import silake.pipelines.ingest as ingest
+import silake.ingest as ingest
 import silake.sample as sample
 from silake.query.connection import connect
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     root = tmp_path_factory.mktemp("e2e")
     truth = sample.write_release(root / "release", seed=0)
-    summary, _ = ingest.run_pipeline([str(root / "release")], str(root / "lake"), workers=2)
+    summary, _ = ingest.run([str(root / "release")], str(root / "lake"), workers=2)
     assert summary.files == len(truth.files) and summary.quarantined_samples == 0
     return truth, root / "lake"
 

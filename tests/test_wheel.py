@@ -57,6 +57,7 @@ def source_files() -> dict[str, Path]:
         for path in (ROOT / src).rglob(pattern):
             if "__pycache__" not in path.parts:
                 out[f"{dest}/{path.relative_to(ROOT / src).as_posix()}"] = path
+    out["silake/py.typed"] = ROOT / "silake" / "py.typed"  # the PEP 561 marker: the API is typed
     return out
 
 
@@ -129,7 +130,7 @@ def test_clean_install_runs_sample_ingest_query(clean_venv, tmp_path):
 
     help_text = _run([silake, "--help"], work, env).stdout
     for command in ("sample", "ingest", "query", "sql", "qa", "export"):
-        assert re.search(rf"^    {command} ", help_text, re.M), command  # the COMMAND list
+        assert re.search(rf"^  {command} ", help_text, re.M), command  # the Commands list
 
     sample = _run([silake, "sample", "--out", "release", "--seed", "0"], work, env).stdout
     n_files = count_samples(work / "release")
@@ -147,3 +148,6 @@ def test_clean_install_runs_sample_ingest_query(clean_venv, tmp_path):
     # The SQL shipped in the wheel defines every view, the QA layer included.
     qa = _run([silake, "qa", "--lake", "lake", "--format", "csv"], work, env)
     assert qa.stdout.splitlines()[0]
+    # ... and the report's queries (sql/report/) and its plotting dependency are in the runtime install.
+    report = _run([silake, "report", "--lake", "lake", "--out", "report.html"], work, env)
+    assert re.fullmatch(r"wrote report\.html \(\d+ KB, 6 figures, snapshot \d+\)\n", report.stdout), report.stdout

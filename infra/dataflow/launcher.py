@@ -39,6 +39,7 @@ CLI_ONLY = {
     "workers": "local worker processes only; on Dataflow see max_num_workers / worker_machine_type",
     "no_progress": "always set: the launcher has no terminal",
     "wait": "never: a Flex Template launcher must exit once the job is submitted",
+    "dask_scheduler": "a Dask cluster is the other engine: a template run is on Dataflow",
 }
 
 # Template parameters that are Dataflow worker settings: Beam pipeline options (WorkerOptions), passed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from silake import signals
 from silake.export.errors import EXIT_BAD_INPUT, EXIT_OK, ExportError
 from silake.export.run import ExportResult, export
 
@@ -57,9 +58,9 @@ def run_export(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"silake export: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except signals.Interrupted as exc:  # Ctrl-C / SIGTERM: the output is removed on the way out
         print("silake export: interrupted (what this run had written was removed)", file=sys.stderr)
-        return 130
+        return signals.exit_code(exc)
     except (OSError, ValueError) as exc:
         print(f"silake export: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

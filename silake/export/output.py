@@ -2,7 +2,7 @@
 
 An existing non-empty output is refused without --overwrite. With it, the previous contents are removed
 (only after the selection and the sources have been validated), and only if every entry is something an
-export writes (`manifest.json`, `shard-NNNNNN.tar`, the Parquet table directories, staging leftovers):
+export writes (`manifest.json`, `README.md`, `data/`, the Parquet table directories, staging leftovers):
 --overwrite never deletes files an export did not make. Each file is written locally first, then published
 in one move (local) or one upload (object store); `manifest.json` is published last.
 """
@@ -24,9 +24,10 @@ from silake.lake.storage import LakeStorage
 from silake.schemas.tables import SAMPLE_TABLES
 
 MANIFEST = "manifest.json"
+CARD = "README.md"  # the dataset card: what Hugging Face `datasets` and the Hub read
 STAGING_PREFIX = ".silake-export-"
 _EXPORT_ENTRY = re.compile(
-    r"^(manifest\.json|shard-\d{6}\.tar|" + "|".join(map(re.escape, SAMPLE_TABLES)) + r"|\.silake-export-.*)$"
+    r"^(manifest\.json|README\.md|data|" + "|".join(map(re.escape, SAMPLE_TABLES)) + r"|\.silake-export-.*)$"
 )
 
 

@@ -6,7 +6,9 @@ The rows are read through the catalog (files pruned by partition and by their fi
 the selected copy of each file (a file id listed twice in the lake is exported once, like in the WebDataset
 format, matched by its shard_key). Rows are ordered
 by (interaction_key, file_id, the table's own index), streamed out of DuckDB in bounded batches, cast to the
-lake's schema (`silake.schemas.tables`) and written with the lake's Parquet options; a part is closed once
+table's schema as queried (`silake.schemas.tables`: the data files' columns, then label and split - also in
+the path, but a reader that ignores hive paths, like Hugging Face `datasets`, still sees them) and written
+with the lake's Parquet options; a part is closed once
 it reaches `part_size` bytes. Same lake and predicate: same bytes.
 """
 
@@ -21,13 +23,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from silake import failpoints
 from silake.export.errors import BadInput
 from silake.export.output import OutputTarget
 from silake.export.selection import Selection, sql_identifier
 from silake.lake.parquet import ROW_GROUP_BYTES, writer_options
-from silake.lake.session import sql_literal
 from silake.lake.shard_writer import NULLABLE_FSL_TABLES
-from silake.schemas.tables import SAMPLE_TABLES, TABLES
+from silake.lake.sqltext import sql_literal
+from silake.schemas.tables import PARTITION_SCHEMA, SAMPLE_TABLES, TABLES
 
 #: Row order within a (table, partition), after interaction_key and file_id.
 TABLE_ORDER: dict[str, tuple[str, ...]] = {
@@ -50,6 +53,14 @@ class WrittenPart:
     rows: int
     bytes: int
     sha256: str
+
+
+def export_schema(table: str) -> pa.Schema:
+    """The columns of an exported table: its data files' columns, then label and split."""
+    schema = TABLES[table].schema
+    for f in PARTITION_SCHEMA:
+        schema = schema.append(f)
+    return schema
 
 
 def _row_bytes(schema: pa.Schema) -> int:
@@ -81,7 +92,7 @@ class _PartWriter:
 
     def __init__(self, target: OutputTarget, prefix: str, table: str, part_size: int) -> None:
         self.target, self.prefix, self.part_size = target, prefix, part_size
-        self.schema = TABLES[table].schema
+        self.schema = export_schema(table)
         # the lake's own rule: frames' null fixed-size-list rows need files pyarrow < 26 can read back
         self._options = writer_options(self.schema, nullable_fixed_size_lists=table in NULLABLE_FSL_TABLES)
         self.parts: list[WrittenPart] = []
@@ -109,6 +120,7 @@ class _PartWriter:
             self._close_part()
 
     def _open(self) -> pq.ParquetWriter:
+        failpoints.hit("export.part")
         rel = f"{self.prefix}/{PART_NAME.format(index=len(self.parts))}"
         self._path = os.path.join(self.target.staging_dir(), rel.replace("/", "__"))
         self._writer = pq.ParquetWriter(self._path, self.schema, **self._options)
@@ -148,8 +160,8 @@ def _keys(selection: Selection) -> dict[tuple[str, str], list[tuple[str, str]]]:
 
 def _batches(con: duckdb.DuckDBPyConnection, table: str, label: str, split: str,
              keys: list[tuple[str, str]]) -> Iterator[pa.RecordBatch]:
-    """The selected rows of one table in one partition, ordered, as batches of the lake schema."""
-    schema = TABLES[table].schema
+    """The selected rows of one table in one partition, ordered, as batches of the export schema."""
+    schema = export_schema(table)
     key_table = pa.table({"file_id": [k for k, _ in keys], "shard_key": [s for _, s in keys]})
     con.register("_silake_export_keys", key_table)
     try:

@@ -1,13 +1,19 @@
 """The export plan: which members go into which output shard, in a deterministic order.
 
-Samples are ordered by (label, split, interaction_key, file_id). With pairs kept, the unit of placement is an
-interaction (every selected partner, consecutive); otherwise a single sample. A new shard starts when adding
-the next unit would take the current one past `shard_size`, so a shard exceeds it only when one unit alone
-does. Sizes are exact tar sizes (headers, padding, end-of-archive), so the plan knows every output byte.
+Samples are ordered by (label, split, interaction_key, file_id), and every shard holds one (label, split):
+
+    data/{label}/{split}-{i:05d}-of-{n:05d}.tar      e.g. data/improvised/train-00000-of-00012.tar
+
+Hugging Face's naming, so `datasets` finds the shards and their split by itself, and `webdataset` users can
+brace-expand them. With pairs kept, the unit of placement is an interaction (every selected partner of the
+same label and split, consecutive); otherwise a single sample. A new shard starts when adding the next unit
+would take the current one past `shard_size`, so a shard exceeds it only when one unit alone does. Sizes are
+exact tar sizes (headers, padding, end-of-archive), so the plan knows every output byte.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +22,9 @@ from silake.export.selection import SelectedFile
 from silake.export.tar_writer import BLOCK, archive_size, member_size
 from silake.schemas.release import MEMBER_EXTENSIONS
 
-SHARD_NAME = "shard-{index:06d}.tar"
+_NAME_PART = re.compile(r"^[A-Za-z0-9_]+$")
+SHARD_DIR = "data"
+SHARD_NAME = SHARD_DIR + "/{label}/{split}-{number:05d}-of-{count:05d}.tar"
 
 
 @dataclass(frozen=True)
@@ -52,12 +60,17 @@ class PlannedSample:
 
 @dataclass(frozen=True)
 class PlannedShard:
-    index: int
+    index: int  # in the whole export
     samples: tuple[PlannedSample, ...]
+    label: str = ""
+    split: str = ""
+    number: int = 0  # in its (label, split)
+    count: int = 1  # shards of its (label, split)
 
     @property
     def name(self) -> str:
-        return SHARD_NAME.format(index=self.index)
+        """The shard's path in the output."""
+        return SHARD_NAME.format(label=self.label, split=self.split, number=self.number, count=self.count)
 
     @property
     def tar_bytes(self) -> int:
@@ -102,25 +115,40 @@ def _units(samples: Sequence[PlannedSample], keep_pairs: bool) -> list[list[Plan
     return list(groups.values())
 
 
-def plan_shards(files: Sequence[SelectedFile], members: Sequence[str], shard_size: int,
-                keep_pairs: bool = True) -> list[PlannedShard]:
-    """Cut the selection (already in export order) into shards near `shard_size` bytes."""
-    if shard_size < BLOCK:
-        raise BadInput(f"--shard-size must be at least {BLOCK} bytes, got {shard_size}")
-    samples = [plan_sample(f, members) for f in files]
-    samples = [s for s in samples if s.members]  # a sample with none of the requested members has no key
-    shards: list[PlannedShard] = []
+def _cut(samples: Sequence[PlannedSample], shard_size: int, keep_pairs: bool) -> list[list[PlannedSample]]:
+    """The samples of one (label, split), cut into shards near `shard_size` bytes."""
+    cuts: list[list[PlannedSample]] = []
     current: list[PlannedSample] = []
     current_bytes = 0
     for unit in _units(samples, keep_pairs):
         unit_bytes = sum(s.tar_bytes for s in unit)
         if current and archive_size(current_bytes + unit_bytes) > shard_size:
-            shards.append(PlannedShard(len(shards), tuple(current)))
+            cuts.append(current)
             current, current_bytes = [], 0
         current.extend(unit)
         current_bytes += unit_bytes
     if current:
-        shards.append(PlannedShard(len(shards), tuple(current)))
+        cuts.append(current)
+    return cuts
+
+
+def plan_shards(files: Sequence[SelectedFile], members: Sequence[str], shard_size: int,
+                keep_pairs: bool = True) -> list[PlannedShard]:
+    """Cut the selection (already in export order) into shards of one (label, split) near `shard_size`
+    bytes each."""
+    if shard_size < BLOCK:
+        raise BadInput(f"--shard-size must be at least {BLOCK} bytes, got {shard_size}")
+    samples = [plan_sample(f, members) for f in files]
+    samples = [s for s in samples if s.members]  # a sample with none of the requested members has no key
+    groups: dict[tuple[str, str], list[PlannedSample]] = {}
+    for s in samples:
+        groups.setdefault((s.file.label, s.file.split), []).append(s)
+    shards: list[PlannedShard] = []
+    for (label, split), group in groups.items():
+        if not (_NAME_PART.match(label) and _NAME_PART.match(split)):  # they become path parts
+            raise BadInput(f"cannot name shards after label {label!r} / split {split!r}")
+        cuts = _cut(group, shard_size, keep_pairs)
+        shards += [PlannedShard(len(shards) + i, tuple(c), label, split, i, len(cuts)) for i, c in enumerate(cuts)]
     return shards
 
 

@@ -1,7 +1,8 @@
 """The export job as one function: validate everything, then write, then publish the manifest last.
 
 Order: parse the predicate -> open the lake -> check the output -> select (binder errors) -> empty? ->
-sources reachable and unchanged (WebDataset) -> remove a previous export (--overwrite) -> write -> manifest.
+sources reachable and unchanged (WebDataset) -> remove a previous export (--overwrite) -> write -> dataset
+card (README.md) -> manifest.
 Every check that can fail on input runs before the first byte is written; a failure while writing removes
 what this run published, so an output is either a complete export (with manifest.json) or absent.
 """
@@ -16,10 +17,11 @@ from typing import Any
 
 import duckdb
 
+from silake.export.card import JsonTypes, parquet_card, webdataset_card
 from silake.export.errors import BadInput, CopyFailed, EmptySelection
 from silake.export.manifest import manifest_bytes, parquet_manifest, webdataset_manifest
-from silake.export.output import MANIFEST, OutputTarget
-from silake.export.parquet_export import export_tables
+from silake.export.output import CARD, MANIFEST, OutputTarget
+from silake.export.parquet_export import export_schema, export_tables
 from silake.export.plan import parse_members, plan_shards, samples_without_members
 from silake.export.preflight import check_sources
 from silake.export.selection import Selection, parse_predicate, select_files
@@ -124,6 +126,10 @@ def _webdataset(selection: Selection, target: OutputTarget, members: tuple[str, 
     with _all_or_nothing(target, OSError):
         results = export_shards(shards, target, sizes, progress=progress, jobs=jobs)
         manifest = webdataset_manifest(selection, members, shard_size, keep_pairs, results, without)
+        json_types = JsonTypes()
+        for r in results:
+            json_types.merge(r.json_types)
+        target.publish_bytes(webdataset_card(manifest, json_types).encode(), CARD)
         target.publish_bytes(manifest_bytes(manifest), MANIFEST)
     counts = manifest["counts"]
     return ExportResult(target.uri, "webdataset", counts["samples"], counts["shards"], counts["bytes"],
@@ -138,6 +144,7 @@ def _parquet(con: duckdb.DuckDBPyConnection, selection: Selection, target: Outpu
     with _all_or_nothing(target, (duckdb.Error, OSError)), contextlib.closing(bar):
         tables = export_tables(con, selection, target, part_size, on_bytes=bar.update)
         manifest = parquet_manifest(selection, part_size, tables)
+        target.publish_bytes(parquet_card(manifest, {t: export_schema(t) for t in tables}).encode(), CARD)
         target.publish_bytes(manifest_bytes(manifest), MANIFEST)
     counts = manifest["counts"]
     return ExportResult(target.uri, "parquet", counts["samples"], counts["files"], counts["bytes"],

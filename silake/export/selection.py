@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from silake.export.errors import BadInput, BadPredicate
-from silake.lake.ddl import quote as sql_identifier
+from silake.lake.sqltext import quote as sql_identifier
 from silake.schemas.release import MEMBER_EXTENSIONS
 
 #: Columns joined on between `files` and `file_qa`.

@@ -127,8 +127,9 @@ def check_source_header(reader: ReadAt, offset: int, size: int, file_id: str, ex
     """Check that the 512 bytes before `offset` are the tar header of `{file_id}.{ext}` with `size` bytes.
 
     Guards against a source rewritten since ingest (the offsets of the media index would point elsewhere).
-    Long names (GNU `L`, pax `path`) are stored before that header, so the name is only checked when the
-    header's own name field can hold it.
+    In every header form that block is the member's own ustar header: pax extended headers (webdataset's
+    TarWriter writes one with the mtime before every member) and GNU long names come before it. Long names
+    (GNU `L`, pax `path`) are not in it, so the name is only checked when the header's name field can hold it.
     """
     where = f"{reader.uri} at byte {offset}"
     if offset < BLOCK:

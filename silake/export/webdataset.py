@@ -3,7 +3,8 @@
 Every member is fetched through the media index (`{ext}_offset`/`{ext}_size` in `files`): the 512-byte source
 header before it is checked (the bytes are still the member the lake indexed), then the payload is streamed
 in COPY_CHUNK pieces into the output archive with its sha256 computed on the way. Nothing is re-encoded,
-no source shard is read whole, and memory stays at a chunk per worker. Shards are written concurrently
+no source shard is read whole, and memory stays at a chunk per worker (plus one json member, parsed on the
+way for the dataset card's feature types: `silake.export.card`). Shards are written concurrently
 (one worker per shard, each to its own local file) and published as they finish; their bytes do not
 depend on the number of workers.
 """
@@ -17,6 +18,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from silake import failpoints
+from silake.export.card import JsonTypes
 from silake.export.errors import CopyFailed
 from silake.export.output import OutputTarget
 from silake.export.plan import PlannedShard
@@ -44,6 +47,7 @@ class ShardResult:
     sha256: str
     members: dict[str, dict[str, WrittenMember]]  # sample key -> ext -> what was written
     bytes_fetched: int  # bytes read from the sources for this shard (headers and read-ahead included)
+    json_types: JsonTypes  # the Arrow type of its json members, for the dataset card
 
 
 class _Stopped(Exception):
@@ -85,9 +89,10 @@ def write_shard(shard: PlannedShard, target: OutputTarget, sizes: dict[str, int 
                 on_bytes: Callable[[int], None] | None = None, stop: threading.Event | None = None
                 ) -> ShardResult:
     """Write one planned shard to a local staging file, check it, publish it under its name."""
-    path = os.path.join(target.staging_dir(), f"{shard.name}.partial")
+    path = os.path.join(target.staging_dir(), shard.name.replace("/", "__") + ".partial")
     readers = _Readers(sizes)
     written: dict[str, dict[str, WrittenMember]] = {}
+    json_types = JsonTypes()
     try:
         with open(path, "wb", buffering=1 << 20) as fh:
             tar = TarStreamWriter(fh)
@@ -95,11 +100,14 @@ def write_shard(shard: PlannedShard, target: OutputTarget, sizes: dict[str, int 
                 reader = readers.get(sample.file.shard_uri)
                 per_sample: dict[str, WrittenMember] = {}
                 for m in sample.members:
+                    failpoints.hit("export.member")
                     if stop is not None and stop.is_set():
                         raise _Stopped
                     check_source_header(reader, m.offset, m.size, sample.key, m.ext)
-                    per_sample[m.ext] = tar.add(m.name, m.size, iter_range(reader, m.offset, m.size),
-                                                on_bytes=on_bytes)
+                    chunks = iter_range(reader, m.offset, m.size)
+                    if m.ext == "json":
+                        chunks = json_types.observe(chunks, m.size)
+                    per_sample[m.ext] = tar.add(m.name, m.size, chunks, on_bytes=on_bytes)
                 written[sample.key] = per_sample
             nbytes, sha = tar.close()
     except BaseException:
@@ -112,7 +120,7 @@ def write_shard(shard: PlannedShard, target: OutputTarget, sizes: dict[str, int 
         os.remove(path)
         raise CopyFailed(f"{shard.name}: wrote {nbytes} bytes, planned {shard.tar_bytes}")
     target.publish(path, shard.name)
-    return ShardResult(shard, nbytes, sha, written, readers.bytes_fetched)
+    return ShardResult(shard, nbytes, sha, written, readers.bytes_fetched, json_types)
 
 
 class ByteProgress:

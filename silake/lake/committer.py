@@ -21,9 +21,9 @@ from silake import failpoints
 from silake.schemas.tables import INGEST_SHARDS, SHARD_TABLES
 
 from .commit import CommitRecord, ShardId, changed_files, commit_rows, committed_versions
-from .ddl import quote
 from .maintenance import maybe_compact
-from .session import ALIAS, CatalogWriter, sql_literal
+from .session import ALIAS, CatalogWriter
+from .sqltext import quote, sql_literal
 from .staging import (
     ShardManifest,
     discard,

@@ -10,6 +10,8 @@ import pyarrow as pa
 
 from silake.schemas.tables import PARTITION_COLUMNS, TABLES, Table
 
+from .sqltext import quote
+
 _SCALAR_TYPES: dict[pa.DataType, str] = {
     pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.int16(): "SMALLINT", pa.int32(): "INTEGER",
     pa.int64(): "BIGINT", pa.float32(): "FLOAT", pa.float64(): "DOUBLE",
@@ -27,11 +29,6 @@ def duckdb_type(typ: pa.DataType) -> str:
     if pa.types.is_timestamp(typ):
         return "TIMESTAMP WITH TIME ZONE" if typ.tz else "TIMESTAMP"
     raise TypeError(f"no DuckDB type for {typ}")
-
-
-def quote(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def table_columns(table: Table) -> list[tuple[str, str]]:

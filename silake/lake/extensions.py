@@ -11,7 +11,6 @@ wheel holds the `sqlite_scanner` extension).
 from __future__ import annotations
 
 import fcntl
-import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -26,12 +25,13 @@ PACKAGES: dict[str, str] = {
     "postgres": "duckdb_extension_postgres",
     "httpfs": "duckdb_extension_httpfs",
 }
-ENV_DIR = "SILAKE_DUCKDB_EXTENSION_DIR"
 
 
 def extension_directory() -> str | None:
     """The extension directory silake uses: `SILAKE_DUCKDB_EXTENSION_DIR`, else DuckDB's default (None)."""
-    return os.environ.get(ENV_DIR) or None
+    from silake.settings import current
+
+    return current().duckdb_extension_dir or None
 
 
 def connection_config() -> dict[str, str | bool]:

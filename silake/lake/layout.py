@@ -12,8 +12,6 @@ never from tar member names).
 
 from __future__ import annotations
 
-from silake.schemas.tables import TABLES
-
 DESCRIPTOR_FILE = "silake.json"
 CATALOG_FILE = "ducklake.sqlite"
 LEASE_FILE = "_lease.json"
@@ -30,16 +28,22 @@ def table_dir(table: str) -> str:
 def shard_file_path(table: str, label: str, split: str, shard_key: str, run_id: str, attempt: str) -> str:
     """Relative path of one shard's data file of a per-shard table: unique per run and attempt, so a
     re-ingest never overwrites a file a snapshot still references."""
-    if not TABLES[table].per_shard:
+    if not _per_shard(table):
         raise ValueError(f"{table} is not a per-shard table")
     return f"{table_dir(table)}/label={label}/split={split}/{shard_key}-{run_tag(run_id)}-{attempt}.parquet"
 
 
 def release_file_path(table: str, content_hash: str) -> str:
     """Relative path of a release-wide table's data file (participants, ...), named by its content."""
-    if TABLES[table].per_shard:
+    if _per_shard(table):
         raise ValueError(f"{table} is a per-shard table")
     return f"{table_dir(table)}/{table}-{content_hash[:16]}.parquet"
+
+
+def _per_shard(table: str) -> bool:
+    from silake.schemas.tables import TABLES  # Arrow schemas: only where files are named
+
+    return TABLES[table].per_shard
 
 
 def run_tag(run_id: str) -> str:

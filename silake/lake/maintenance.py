@@ -28,8 +28,8 @@ from silake.schemas.tables import LARGE_TABLES, SAMPLE_TABLES, SHARD_TABLES
 from . import lease
 from .catalog import Lake
 from .commit import CHANGED_COLUMNS
-from .ddl import quote
-from .session import ALIAS, CatalogWriter, sql_literal
+from .session import ALIAS, CatalogWriter
+from .sqltext import quote, sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +187,10 @@ def purge_deleted(writer: CatalogWriter, snapshot: int) -> None:
 @contextmanager
 def locked_writer(lake: Lake, purpose: str) -> Iterator[CatalogWriter]:
     """The catalog opened for writing under the lake's lease (raises LeaseHeld while an ingest runs)."""
-    holder = f"{purpose}-{uuid.uuid4().hex[:8]}"
-    lease.acquire(lake.storage, holder)
+    held = lease.acquire(lake.storage, f"{purpose}-{uuid.uuid4().hex[:8]}")
     try:
-        with CatalogWriter(lake) as writer:
+        with CatalogWriter(lake) as writer, lease.Heartbeat(lake.storage, held):
+            writer.fence_with(held)
             yield writer
     finally:
-        lease.release(lake.storage, holder)
+        lease.release(lake.storage, held)

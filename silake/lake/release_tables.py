@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 
 from silake.schemas.tables import TABLES
 
-from .ddl import quote
 from .layout import table_dir
 from .parquet import writer_options
-from .session import ALIAS, CatalogWriter, sql_literal
+from .session import ALIAS, CatalogWriter
+from .sqltext import quote, sql_literal
 
 METADATA_SHARD = ("unknown", "unknown", "metadata")  # (label, split, shard_key) of metadata quarantine rows
 

@@ -22,18 +22,20 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
-import pyarrow as pa
 
-from silake.schemas.tables import LARGE_TABLES
 from silake.sources.filesystems import etag_from_info, resolve
 
 from . import extensions
 from .catalog import Lake, LakeError
-from .ddl import all_tables, create_table_sql, evolve_sql, quote
 from .layout import CATALOG_FILE, DESCRIPTOR_FILE
+from .lease import Lease, LeaseLost
+from .sqltext import quote, sql_literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +49,6 @@ CATALOG_OPTIONS: dict[str, str] = {
     "expire_older_than": "30 days",  # snapshot retention of `silake vacuum` / CHECKPOINT
     "delete_older_than": "1 day",  # files dropped by compaction or expiry are deleted after this long
 }
-CACHE_ENV = "SILAKE_CACHE_DIR"
-
-
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def scheme(uri: str) -> str | None:
@@ -112,10 +109,42 @@ class S3Settings:
         return "CREATE OR REPLACE SECRET silake_s3 (\n    " + ",\n    ".join(params) + "\n);"
 
 
+@dataclass(frozen=True)
+class GCSSettings:
+    """GCS access through DuckDB's httpfs (GCS's XML API) when a GCS emulator is configured the way gcsfs and
+    google-cloud-storage take it: `STORAGE_EMULATOR_HOST` (`host:port` means http)."""
+
+    endpoint: str | None  # host[:port], without the scheme
+    use_ssl: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GCSSettings:
+        env = os.environ if env is None else env
+        url = (env.get("STORAGE_EMULATOR_HOST") or "").strip().rstrip("/")
+        if url == "default":
+            url = ""
+        endpoint_scheme, sep, rest = url.partition("://")
+        return cls(endpoint=(rest if sep else url) or None,
+                   use_ssl=bool(sep) and endpoint_scheme.lower() == "https")
+
+    def secret_sql(self) -> str:
+        """`CREATE SECRET` for an emulator ('' for Google's own endpoint: DuckDB's default, no secret)."""
+        if not self.endpoint:
+            return ""
+        params = ["TYPE gcs", f"ENDPOINT {sql_literal(self.endpoint)}", "URL_STYLE 'path'"]
+        if not self.use_ssl:
+            params.append("USE_SSL false")
+        return "CREATE OR REPLACE SECRET silake_gcs (\n    " + ",\n    ".join(params) + "\n);"
+
+
 def remote_access_sql(root: str, *, credentials_from_env: bool = False) -> str:
-    """The S3 secret a session needs to read `root` ('' for other roots; httpfs is loaded separately)."""
+    """The secret a session needs to read `root` ('' for other roots; httpfs is loaded separately): S3 from the
+    AWS environment, GCS for an emulator named by STORAGE_EMULATOR_HOST."""
     if scheme(root) in ("s3", "s3a", "r2"):
         return S3Settings.from_env().secret_sql(credentials_from_env=credentials_from_env) + "\n"
+    if scheme(root) in ("gs", "gcs"):
+        sql = GCSSettings.from_env().secret_sql()
+        return sql + "\n" if sql else ""
     return ""
 
 
@@ -171,7 +200,9 @@ def attach_sql(lake: Lake, target: str, *, read_only: bool, snapshot: int | None
 
 # -- a SQLite catalog on an object store ----------------------------------------------------------------------
 def _cache_root() -> Path:
-    base = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "silake")
+    from silake.settings import current
+
+    base = current().cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "silake")
     return Path(base) / "catalogs"
 
 
@@ -264,13 +295,17 @@ class CatalogWriter:
 
     The first use creates the lake: `silake.json`, the catalog (SQLite in WAL mode, so readers never wait)
     and every table of `silake.schemas.tables`; later uses add tables and columns a newer silake declares.
+    With a `fence` (the run's lease), every transaction first checks, inside the catalog, that the lease's
+    token is the one in `lake_writer` (`fence_with()` puts it there) and fails with LeaseLost otherwise.
     Every commit that changes data calls `derive(con, changed)` in its transaction: by default the SQL
     layer's refresh of the stored QA findings (`silake.query.derived`), for the files `changed` (None: all).
     """
 
-    def __init__(self, lake: Lake, derive: Derive | None = None) -> None:
+    def __init__(self, lake: Lake, derive: Derive | None = None, *, fence: Lease | None = None) -> None:
         self.lake = lake
         self.derive: Derive = derive or _default_derive()
+        self.fence = fence  # when set, every commit checks that this lease's token is the lake's writer
+        self._claim: Lease | None = None
         self.con: duckdb.DuckDBPyConnection | None = None
         self._target = ""
         self._workdir: str | None = None
@@ -388,6 +423,11 @@ class CatalogWriter:
             self.con.execute("DETACH silake_new")
 
     def _ensure_tables(self) -> None:
+
+        from silake.schemas.tables import LARGE_TABLES
+
+        from .ddl import all_tables, create_table_sql, evolve_sql
+
         assert self.con is not None
         rows = self.con.execute(
             "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = ?",
@@ -424,14 +464,57 @@ class CatalogWriter:
         try:
             con.execute(f"CALL ducklake_set_commit_message({sql_literal(ALIAS)}, 'silake', "
                         f"{sql_literal(message)}, extra_info => {sql_literal(json.dumps(dict(extra or {})))})")
+            claim = self._claim
+            if claim is not None:
+                con.execute("DELETE FROM lake_writer")
+                self._insert_writer(con, claim)
+            elif self.fence is not None:
+                self._check_fence(con, self.fence)
             body(con)
             con.execute("COMMIT")
+            if claim is not None:
+                self.fence, self._claim = claim, None
+        except duckdb.TransactionException as exc:
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            if self.fence is not None and "conflict" in str(exc).lower():
+                raise LeaseLost(f"run {self.fence.run_id}: another run committed to {self.lake.root} "
+                                f"meanwhile ({first_line(exc)}): not committing") from exc
+            raise
         except BaseException:
             with suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             raise
         self.publish()
         return self.current_snapshot()
+
+    def _check_fence(self, con: duckdb.DuckDBPyConnection, fence: Lease) -> None:
+        """The fence: replace our own `lake_writer` row, which exists only while we are the writer. A claim
+        committed by another run since makes this find nothing; one committing concurrently conflicts with
+        this delete, so one of the two transactions fails."""
+        deleted = con.execute("DELETE FROM lake_writer WHERE token = ?", [fence.token]).fetchone()
+        if deleted is None or deleted[0] != 1:
+            holder = con.execute("SELECT run_id, holder FROM lake_writer").fetchall()
+            now = ", ".join(f"run {r} ({h})" for r, h in holder) or "nobody"
+            raise LeaseLost(f"run {fence.run_id} is not the writer of {self.lake.root} any more (the writer is "
+                            f"{now}): not committing")
+        self._insert_writer(con, fence)
+
+    @staticmethod
+    def _insert_writer(con: duckdb.DuckDBPyConnection, fence: Lease) -> None:
+        con.execute("INSERT INTO lake_writer VALUES (?, ?, ?, ?::TIMESTAMPTZ)",
+                    [fence.token, fence.run_id, fence.holder, fence.acquired_at])
+
+    def fence_with(self, lease: Lease) -> None:
+        """Write as `lease`'s holder: its first transaction makes it the lake's writer (replacing the row
+        of whichever run wrote before), every later one is fenced by it. No snapshot until something commits."""
+        self._claim = lease
+
+    def claim(self) -> None:
+        """Become the writer now, if no transaction did yet (before staging: an older run's commits stop
+        here, not at this run's first commit)."""
+        if self._claim is not None:
+            self.transaction(lambda con: None, message=f"silake: run {self._claim.run_id} becomes the writer")
 
     def current_snapshot(self) -> int:
         assert self.con is not None

@@ -6,7 +6,6 @@ non-zero exit code.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -15,9 +14,11 @@ import sys
 import tempfile
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from silake import signals
 from silake.lake import extensions
 from silake.lake.catalog import LakeError
 from silake.lake.session import (
@@ -30,7 +31,7 @@ from silake.lake.session import (
 )
 
 from .connection import connect, open_lake
-from .render import render
+from .render import render, table_width
 from .views import session_setup_sql, view_script
 
 QA_SUMMARY_SQL = "SELECT * FROM qa_summary"
@@ -47,11 +48,14 @@ ORDER BY snapshot_id
 
 
 def _fail(command: str, message: object) -> int:
+    if signals.received() is not None:  # DuckDB reports Ctrl-C / SIGTERM as an interrupted query
+        print(f"silake {command}: interrupted", file=sys.stderr)
+        return 128 + int(signals.received() or 0)
     print(f"silake {command}: {message}", file=sys.stderr)
     return 1
 
 
-def _run(command: str, args: argparse.Namespace, sql: str, fmt: str) -> int:
+def _run(command: str, args: Any, sql: str, fmt: str) -> int:
     try:
         con = connect(args.lake, snapshot=getattr(args, "snapshot", None), catalog=getattr(args, "catalog", None))
     except (LakeError, duckdb.Error, OSError) as exc:
@@ -68,21 +72,22 @@ def _run(command: str, args: argparse.Namespace, sql: str, fmt: str) -> int:
         return _fail(command, exc)
     finally:
         con.close()
-    render(columns, rows, fmt, sys.stdout)
+    render(columns, rows, fmt, sys.stdout,
+           table_width(sys.stdout, getattr(args, "max_width", None), getattr(args, "wide", False)))
     return 0
 
 
-def run_query(args: argparse.Namespace) -> int:
+def run_query(args: Any) -> int:
     """`silake query --lake ROOT [--snapshot N] [--format table|csv|json] "SQL"`."""
     return _run("query", args, args.sql, args.format)
 
 
-def run_qa(args: argparse.Namespace) -> int:
+def run_qa(args: Any) -> int:
     """`silake qa --lake ROOT`: qa_summary (files per flag by vendor, label and split)."""
     return _run("qa", args, QA_SUMMARY_SQL, getattr(args, "format", "table"))
 
 
-def run_snapshots(args: argparse.Namespace) -> int:
+def run_snapshots(args: Any) -> int:
     """`silake snapshots --lake ROOT`: every snapshot - id, time, run id, shards committed, what."""
     return _run("snapshots", args, SNAPSHOTS_SQL, getattr(args, "format", "table"))
 
@@ -133,7 +138,7 @@ def shell_init_sql(lake: str, *, snapshot: int | None = None, catalog: str | Non
     )
 
 
-def run_shell(args: argparse.Namespace) -> int:
+def run_shell(args: Any) -> int:
     """`silake sql --lake ROOT`: the DuckDB CLI with the views defined (an init file, removed afterwards)."""
     try:
         cli = duckdb_cli()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import duckdb
 
 from silake.lake.catalog import Lake, LakeError, locate_lake
-from silake.lake.ddl import missing_columns
 from silake.lake.session import open_reader
 
 from .views import define_views
@@ -31,6 +30,8 @@ def connect(lake: str | Lake, *, snapshot: int | None = None, catalog: str | Non
     try:
         define_views(con)
     except duckdb.Error as exc:
+        from silake.lake.ddl import missing_columns  # (Arrow schemas: only on this path)
+
         gaps = missing_columns(catalog_columns(con))
         con.close()
         if gaps:

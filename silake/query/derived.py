@@ -20,7 +20,8 @@ import duckdb
 import pyarrow as pa
 
 from silake.lake.commit import CHANGED_COLUMNS
-from silake.lake.session import ALIAS, sql_literal
+from silake.lake.session import ALIAS
+from silake.lake.sqltext import sql_literal
 
 from .views import view_script
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from silake.lake.session import ALIAS, CatalogWriter, sql_literal
+from silake.lake.session import ALIAS, CatalogWriter
+from silake.lake.sqltext import sql_literal
 
 LAYERS: tuple[str, ...] = ("base", "analytics", "qa")
 SQL_PACKAGE = "silake.sql"

@@ -1,15 +1,29 @@
-"""Sources: where shards live (fsspec URLs, shard discovery, metadata CSVs) and ranged byte access."""
+"""Sources: where shards live (fsspec URLs, shard discovery, metadata CSVs) and ranged byte access.
 
-from silake.sources.discovery import discover_shards, find_metadata, release_root, shard_ref
-from silake.sources.errors import SourceError, SourceNotFound, is_transient
-from silake.sources.filesystems import canonical, exists, join, read_bytes, resolve, size_and_etag
-from silake.sources.reader import DEFAULT_WINDOW, RangeReader, open_range_reader
-from silake.sources.retry import RetryPolicy
-from silake.sources.shards import ShardRef
+The names below are imported on first use, so a module that needs one part (the lake's filesystems) does
+not pay for the others.
+"""
 
-__all__ = [
-    "DEFAULT_WINDOW", "RangeReader", "RetryPolicy", "ShardRef", "SourceError", "SourceNotFound", "canonical",
-    "discover_shards", "exists", "find_metadata", "is_transient", "join", "open_range_reader", "read_bytes",
-    "release_root",
-    "resolve", "shard_ref", "size_and_etag",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "discover_shards": "discovery", "find_metadata": "discovery", "release_root": "discovery",
+    "shard_ref": "discovery",
+    "SourceError": "errors", "SourceNotFound": "errors", "is_transient": "errors",
+    "canonical": "filesystems", "exists": "filesystems", "join": "filesystems", "read_bytes": "filesystems",
+    "resolve": "filesystems", "size_and_etag": "filesystems",
+    "DEFAULT_WINDOW": "reader", "RangeReader": "reader", "open_range_reader": "reader",
+    "RetryPolicy": "retry",
+    "ShardRef": "shards",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'silake.sources' has no attribute {name!r}")
+    return getattr(import_module(f"silake.sources.{_WHERE[name]}"), name)

@@ -25,7 +25,10 @@ from silake.sources.filesystems import LOCAL, filesystem, locate, size_and_etag
 from silake.sources.retry import RetryPolicy, with_retries
 
 DEFAULT_WINDOW = 64 * 1024
-DEFAULT_CACHE_WINDOWS = 8
+#: Windows kept (64 KiB each): the shard job's fetch thread runs a few samples ahead of decoding (tar headers,
+#: json and npz of each), and decoding then reads the current sample's media headers, whose windows must not
+#: have been evicted meanwhile (a refetch would read media bytes twice).
+DEFAULT_CACHE_WINDOWS = 32
 
 
 class RangeReader:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -26,12 +25,11 @@ class RetryPolicy:
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        """Defaults, overridden by SILAKE_RETRY_ATTEMPTS, SILAKE_RETRY_INITIAL_WAIT, SILAKE_RETRY_MAX_WAIT."""
-        return cls(
-            attempts=int(os.environ.get("SILAKE_RETRY_ATTEMPTS", cls.attempts)),
-            initial_wait=float(os.environ.get("SILAKE_RETRY_INITIAL_WAIT", cls.initial_wait)),
-            max_wait=float(os.environ.get("SILAKE_RETRY_MAX_WAIT", cls.max_wait)),
-        )
+        """SILAKE_RETRY_ATTEMPTS, SILAKE_RETRY_INITIAL_WAIT, SILAKE_RETRY_MAX_WAIT (silake.settings)."""
+        from silake.settings import current
+
+        s = current()
+        return cls(attempts=s.retry_attempts, initial_wait=s.retry_initial_wait, max_wait=s.retry_max_wait)
 
 
 def translate(exc: BaseException, what: str, attempts: int = 1) -> SourceError:

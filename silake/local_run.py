@@ -1,0 +1,154 @@
+"""Shards run on this machine without Beam: in this process, in threads, or in worker processes.
+
+The unit of work is the same as on every runner (`silake.shard_job.ingest_shard`), and the launcher's
+commit loop commits what it stages, so a local run is a Beam run minus Beam's start-up (an import of
+seconds in the launcher and again in every worker) and its shutdown on Ctrl-C (minutes). The mode is
+chosen by shard count from measurements (README, `benchmarks/bench_startup.py`):
+
+    1 shard, or 1 worker        in this process
+    more                        worker processes (spawned; each ignores Ctrl-C, the launcher stops them)
+
+`threads` is available (`--runner threads`) for machines where processes are costly: zlib, zstd and
+Arrow release the GIL, json decoding does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from silake.lake.commit import CommitRecord
+from silake.shard_job import IngestContext, cancel_all, ingest_shard
+from silake.sources.shards import ShardRef
+
+log = logging.getLogger(__name__)
+
+IN_PROCESS, THREADS, PROCESSES = "in-process", "threads", "processes"
+MODES = (IN_PROCESS, THREADS, PROCESSES)
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without finishing its shard (killed, out of memory)."""
+
+
+def choose(n_shards: int, workers: int | None, mode: str | None = None) -> tuple[str, int]:
+    """(mode, workers) for a local run of `n_shards` shards: never more workers than shards."""
+    n = max(1, min(workers or os.cpu_count() or 1, n_shards))
+    if mode is None:
+        mode = IN_PROCESS if n == 1 else PROCESSES
+    return mode, (1 if mode == IN_PROCESS else n)
+
+
+def _worker_init() -> None:
+    """Worker processes leave Ctrl-C to the launcher (a terminal sends it to the whole process group), and
+    die with it: Linux kills them when the launcher dies, even by SIGKILL (PR_SET_PDEATHSIG)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the launcher died before prctl: go too
+            os._exit(1)
+
+
+def _run_one(shard: ShardRef, ctx: IngestContext) -> CommitRecord:
+    return ingest_shard(shard, ctx).commit
+
+
+def _executor(mode: str, workers: int) -> Executor:
+    if mode == THREADS:
+        return ThreadPoolExecutor(workers, thread_name_prefix="silake-shard")
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+
+
+def stop_workers(pool: Executor) -> None:
+    """Stop a pool now: worker processes killed (what they half-wrote is discarded by the commit step),
+    pending shards cancelled, threads told to stop at their next step."""
+    if isinstance(pool, ProcessPoolExecutor):
+        procs = list((getattr(pool, "_processes", None) or {}).values())  # no public kill; shutdown clears it
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.join(timeout=5)
+    else:  # threads stop at their next sample; wait for them, so nothing writes after the run settles
+        cancel_all.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def kill_child_processes() -> int:
+    """SIGKILL every descendant process of this one (Beam's local workers on an interrupt); Linux /proc."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    todo, killed = [os.getpid()], 0
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            todo.append(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
+
+
+def run_shards(shards: Sequence[ShardRef], ctx: IngestContext, mode: str, workers: int,
+               on_done: Callable[[CommitRecord], None] | None = None) -> list[CommitRecord]:
+    """Ingest (stage) every shard; returns their commit records. On Ctrl-C / SIGTERM (raised in this thread)
+    the workers are stopped before the exception goes on, so nothing keeps writing after it."""
+    done: list[CommitRecord] = []
+
+    def finished(record: CommitRecord) -> None:
+        done.append(record)
+        if on_done is not None:
+            on_done(record)
+
+    if mode == IN_PROCESS:
+        for shard in shards:
+            finished(_run_one(shard, ctx))
+        return done
+    cancel_all.clear()
+    pool = _executor(mode, workers)
+    try:
+        for record in _as_completed(pool, shards, ctx):
+            finished(record)
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+    return done
+
+
+def _as_completed(pool: Executor, shards: Sequence[ShardRef], ctx: IngestContext) -> Iterator[CommitRecord]:
+    pending: dict[Future[CommitRecord], ShardRef] = {pool.submit(_run_one, s, ctx): s for s in shards}
+    while pending:
+        finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)  # wakes up for signals
+        for fut in finished:
+            shard = pending.pop(fut)
+            try:
+                yield fut.result()
+            except BrokenProcessPool:
+                raise WorkerDied(f"a worker process died while ingesting {shard.uri} (killed? out of memory?); "
+                                 "the shards committed so far stay, run the same command again for the "
+                                 "rest") from None
