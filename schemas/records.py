@@ -72,10 +72,6 @@ class Annotation(_Record):
     end_ts: int
 
 
-AnnotationKind = Literal["1P-IS", "1P-R", "3P-IS", "3P-R", "3P-V"]
-ANNOTATION_PREFIX = "annotations:"
-
-
 class SampleJson(_Record):
     """The `{file_id}.json` member. `id` is missing in some early uploads."""
 

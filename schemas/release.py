@@ -32,7 +32,6 @@ METADATA_ROWS: dict[str, int] = {
 #: Member extensions of one sample (WebDataset convention), in the order the release writes them.
 MEMBER_EXTENSIONS: tuple[str, ...] = ("json", "mp4", "npz", "wav")
 REQUIRED_MEMBERS: tuple[str, ...] = ("json", "npz")
-MEDIA_MEMBERS: tuple[str, ...] = ("mp4", "wav")
 
 #: Nominal video frame rate per vendor ("odd rates exist": the measured fps is T / wav duration).
 VENDOR_NOMINAL_FPS: dict[str, Fraction] = {

@@ -31,12 +31,6 @@ WAV_BAD_HEADER = "wav_bad_header"
 WAV_TRUNCATED = "wav_truncated"  # data chunk declares more samples than the member holds
 MP4_BAD_HEADER = "mp4_bad_header"
 
-REJECT_CODES: tuple[str, ...] = (
-    NPZ_CORRUPT, NPZ_PICKLE, NPZ_MISSING_KEY, NPZ_PARTIAL_MOVEMENT, NPZ_UNKNOWN_KEY, NPZ_BAD_DTYPE,
-    NPZ_BAD_SHAPE, NPZ_T_MISMATCH, NPZ_TOO_LARGE, JSON_MALFORMED, JSON_SCHEMA, JSON_ID_MISMATCH,
-    JSON_TOO_LARGE, MISSING_MEMBER, BAD_FILE_ID,
-)
-MEDIA_PROBLEM_CODES: tuple[str, ...] = (WAV_BAD_HEADER, WAV_TRUNCATED, MP4_BAD_HEADER)
 
 
 class Reject(Exception):

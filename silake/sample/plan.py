@@ -164,9 +164,6 @@ class ReleasePlan:
     relationships: tuple[RelationshipTruth, ...]
     prompts: tuple[PromptTruth, ...] = field(default=())
 
-    def interaction_of(self) -> dict[str, InteractionSpec]:
-        return {f.file_id: i for i in self.interactions for f in i.files}
-
 
 def stable_int(text: str) -> int:
     """A stable 64-bit integer of a string (Python's hash() is salted per process)."""

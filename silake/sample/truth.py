@@ -267,9 +267,6 @@ class ReleaseTruth:
     def flagged(self, flag: str) -> tuple[SampleKey, ...]:
         return self.defects.get(flag, ())
 
-    def flagged_file_ids(self, flag: str) -> frozenset[str]:
-        return frozenset(k[2] for k in self.flagged(flag))
-
     def clean_files(self) -> tuple[FileTruth, ...]:
         """Samples that trip no flag at all."""
         return tuple(f for f in self.files if not f.flags)

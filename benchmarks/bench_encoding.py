@@ -1,0 +1,109 @@
+"""Encoding candidates for the per-frame arrays on one bench shard: CPU seconds to write `frames` and
+`hypernet`, and bytes. Not a test: it prints the figures behind the lake's Parquet options (README).
+
+    .venv/bin/python benchmarks/bench_encoding.py bench-data/release-32/improvised/train/0000/0000.tar
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from silake.decode.features import frames_batch, hypernet_batch
+from silake.decode.npz import decode_npz
+from silake.lake.parquet import writer_options
+from silake.schemas.ids import parse_file_id
+
+Writer = Callable[[pa.Table, io.BytesIO], None]
+
+
+def load(shard: str) -> tuple[pa.Table, pa.Table]:
+    frames, hyper = [], []
+    with tarfile.open(shard) as tar:
+        for m in tar:
+            if m.name.endswith(".npz"):
+                f = decode_npz(tar.extractfile(m).read(), member_name=m.name)  # type: ignore[union-attr]
+                keys = parse_file_id(m.name.rsplit("/", 1)[-1].split(".")[0])
+                frames.append(frames_batch(f, keys, 30.0))
+                hyper.append(hypernet_batch(f, keys, 30.0))
+    return pa.Table.from_batches(frames), pa.Table.from_batches(hyper)
+
+
+def parquet(**over: object) -> Writer:
+    def write(t: pa.Table, buf: io.BytesIO) -> None:
+        opts = {**writer_options(t.schema), **over}
+        if opts.get("compression") != "zstd":
+            opts.pop("compression_level", None)
+        pq.write_table(t, buf, row_group_size=max(1, t.num_rows), **opts)
+    return write
+
+
+def duckdb_copy(t: pa.Table, buf: io.BytesIO) -> None:
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    con.register("t", t)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "t.parquet")
+        con.execute(f"COPY t TO '{path}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
+        with open(path, "rb") as fh:
+            buf.write(fh.read())
+
+
+def as_binary(t: pa.Table) -> pa.Table:
+    """Each fixed-size-list column as fixed_size_binary of the same bytes (what SQL could not index)."""
+    cols, fields = [], []
+    for fld, col in zip(t.schema, t.columns, strict=True):
+        if not pa.types.is_fixed_size_list(fld.type):
+            cols.append(col)
+            fields.append(fld)
+            continue
+        arr = col.combine_chunks()
+        leaf, n = arr, 1
+        while pa.types.is_fixed_size_list(leaf.type):
+            n *= leaf.type.list_size
+            leaf = leaf.values
+        b = pa.FixedSizeBinaryArray.from_buffers(pa.binary(n * leaf.type.bit_width // 8), len(arr),
+                                                 [arr.buffers()[0], leaf.buffers()[1]], null_count=arr.null_count)
+        cols.append(b)
+        fields.append(pa.field(fld.name, b.type))
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields))
+
+
+def float_columns(t: pa.Table) -> list[str]:
+    def leaf(typ: pa.DataType) -> pa.DataType:
+        return leaf(typ.value_type) if pa.types.is_list(typ) or pa.types.is_fixed_size_list(typ) else typ
+    return [f.name for f in t.schema if pa.types.is_floating(leaf(f.type))]
+
+
+def run(name: str, write: Writer, table: pa.Table) -> None:
+    buf = io.BytesIO()
+    t0 = time.process_time()
+    write(table, buf)
+    print(f"| {name} | {time.process_time() - t0:.2f} s | {len(buf.getvalue()) / 1e6:.1f} MB |", flush=True)
+
+
+def main() -> None:
+    frames, hyper = load(sys.argv[1])
+    for label, t in (("frames", frames), ("hypernet", hyper)):
+        print(f"\n{label}: {t.num_rows:,} rows, {t.nbytes / 1e6:.0f} MB in Arrow\n")
+        print("| encoding | CPU | bytes |\n|---|---:|---:|")
+        run("lake's options (lists, zstd 1, no byte_stream_split)", parquet(), t)
+        run("with byte_stream_split on the float columns", parquet(use_byte_stream_split=float_columns(t)), t)
+        run("zstd 3", parquet(compression_level=3), t)
+        run("lz4", parquet(compression="lz4"), t)
+        run("no compression", parquet(compression="none"), t)
+        run("DuckDB COPY (zstd 1, 1 thread)", duckdb_copy, t)
+        run("fixed_size_binary, zstd 1 (no SQL arrays)", parquet(), as_binary(t))
+
+
+if __name__ == "__main__":
+    main()
