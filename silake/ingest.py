@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from silake import signals
+from silake import signals, tempfiles
 from silake.commit_loop import CommitLoop
 from silake.lake import lease
 from silake.lake.catalog import Lake, LakeError, locate_lake
@@ -134,6 +134,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     step then commits and releases the lease. Raises IngestInterrupted on Ctrl-C / SIGTERM.
     """
     found = discover(sources, metadata=metadata)  # the sources are listed before the lake is touched
+    tempfiles.sweep()  # what killed runs on this host left in the temp dir
     target = locate_lake(lake, catalog, must_exist=False)
     storage = target.storage
     run_id = new_run_id()

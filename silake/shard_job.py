@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from silake import failpoints
+from silake import failpoints, tempfiles
 from silake.decode.caps import Caps
 from silake.decode.errors import Reject
 from silake.decode.sample import decode_sample
@@ -101,10 +101,21 @@ def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded) -> 
     }
 
 
+_swept = threading.Event()
+
+
+def _sweep_once() -> None:
+    """A worker's first shard removes what killed silake processes on its host left in the temp dir."""
+    if not _swept.is_set():
+        _swept.set()
+        tempfiles.sweep()
+
+
 def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     """Write one shard's data files and stage them for the commit step; never raises for bad data or an
     unreachable shard (only for a lake it cannot write). Interrupted (Ctrl-C, `cancel_all`), it removes what
     it wrote before the interruption goes on."""
+    _sweep_once()
     storage = LakeStorage(ctx.lake_root)
     claim = Claim(ctx.run_id, shard.label, shard.split, shard.shard_key, new_attempt())
     write_claim(storage, claim)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from silake.export.errors import BadInput, OutputNotEmpty
 from silake.lake.storage import LakeStorage
 from silake.schemas.tables import SAMPLE_TABLES
+from silake.tempfiles import temp_dir
 
 MANIFEST = "manifest.json"
 CARD = "README.md"  # the dataset card: what Hugging Face `datasets` and the Hub read
@@ -101,7 +102,7 @@ class OutputTarget:
                 self._staging = os.path.join(self.storage.base, f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}")
                 os.makedirs(self._staging)
             else:
-                self._staging = tempfile.mkdtemp(prefix=STAGING_PREFIX)
+                self._staging = temp_dir("export")
         return self._staging
 
     def publish(self, local_path: str, rel: str) -> None:

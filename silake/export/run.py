@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from silake import tempfiles
 from silake.export.card import JsonTypes, parquet_card, webdataset_card
 from silake.export.errors import BadInput, CopyFailed, EmptySelection
 from silake.export.manifest import manifest_bytes, parquet_manifest, webdataset_manifest
@@ -70,6 +71,7 @@ def export(lake: str, where: str, out: str, *, format: str = "webdataset",
         raise BadInput(f"--shard-size must be positive, got {shard_size}")
     wanted = parse_members(members) if format == "webdataset" else ()
     parse_predicate(where)
+    tempfiles.sweep()  # what killed silake processes on this host left in the temp dir
     try:
         target_lake = open_lake(lake, catalog=catalog)
         if snapshot is None:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import tempfile
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from silake.schemas.tables import TABLES
+from silake.tempfiles import temp_dir
 
 from .layout import table_dir
 from .parquet import writer_options
@@ -27,8 +30,17 @@ from .sqltext import quote, sql_literal
 METADATA_SHARD = ("unknown", "unknown", "metadata")  # (label, split, shard_key) of metadata quarantine rows
 
 
+
+@contextmanager
+def _owned_temp_dir() -> Iterator[str]:
+    path = temp_dir("meta")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
 def _parquet_bytes(table: pa.Table) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="silake-meta-") as tmp:
+    with _owned_temp_dir() as tmp:
         path = os.path.join(tmp, "t.parquet")
         pq.write_table(table, path, **writer_options(table.schema))
         with open(path, "rb") as fh:

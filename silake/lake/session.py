@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 import duckdb
 
 from silake.sources.filesystems import etag_from_info, resolve
+from silake.tempfiles import temp_dir
 
 from . import extensions
 from .catalog import Lake, LakeError
@@ -381,7 +382,7 @@ class CatalogWriter:
             os.makedirs(os.path.dirname(cat.target), exist_ok=True)
             self._local = cat.target
             return cat.target
-        self._workdir = tempfile.mkdtemp(prefix="silake-catalog-")
+        self._workdir = temp_dir("catalog")
         self._local = os.path.join(self._workdir, CATALOG_FILE)
         fs, path = resolve(cat.target)
         if fs.exists(path):

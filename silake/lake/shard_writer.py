@@ -10,12 +10,12 @@ no file. Every row gets the shard's `shard_key` (the column that lets a re-inges
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from silake.schemas.tables import TABLES
+from silake.tempfiles import temp_dir
 
 from .layout import IN_PROGRESS_SUFFIX, shard_file_path
 from .parquet import ROW_GROUP_BYTES, writer_options
@@ -80,7 +80,7 @@ class ShardWriter:
         self.storage = storage
         self.claim = claim
         self.shard_key = pa.scalar(claim.shard_key, pa.string())
-        self._tmpdir = None if storage.is_local else tempfile.mkdtemp(prefix="silake-shard-")
+        self._tmpdir = None if storage.is_local else temp_dir("shard")
         self.files: dict[str, _TableFile] = {}
         for table in tables:
             rel = shard_file_path(table, claim.label, claim.split, claim.shard_key, claim.run_id, claim.attempt)
