@@ -183,7 +183,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
                 summary.add(record)
             if interrupted is not None:
                 raise IngestInterrupted(summary, interrupted)
-    except (Exception, lease.LeaseLost) as exc:
+    except Exception as exc:
         if not isinstance(exc, (lease.LeaseLost, IngestInterrupted)):
             _raise_if_lost(storage, held, exc)  # a newer run took the lake: that is the cause, not what broke
         raise

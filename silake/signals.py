@@ -9,6 +9,7 @@ remembers which arrived (`received()`): code that runs other code which swallows
 
 from __future__ import annotations
 
+import os
 import signal
 from types import FrameType
 
@@ -56,3 +57,14 @@ def as_interruption(exc: BaseException) -> BaseException | None:
 def exit_code(exc: BaseException) -> int:
     """130 for Ctrl-C, 143 for SIGTERM."""
     return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (another user's counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -14,22 +14,14 @@ import re
 import shutil
 import tempfile
 
+from silake.signals import process_alive
+
 _NAME = re.compile(r"^silake-(shard|catalog|export|meta)-(\d+)-")
 
 
 def temp_dir(kind: str) -> str:
     """A new temp directory owned by this process (`kind`: shard, catalog, export, meta)."""
     return tempfile.mkdtemp(prefix=f"silake-{kind}-{os.getpid()}-")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep(root: str | None = None) -> list[str]:
@@ -42,7 +34,7 @@ def sweep(root: str | None = None) -> list[str]:
         return removed
     for name in names:
         m = _NAME.match(name)
-        if m is None or _alive(int(m.group(2))):
+        if m is None or process_alive(int(m.group(2))):
             continue
         path = os.path.join(root, name)
         shutil.rmtree(path, ignore_errors=True)

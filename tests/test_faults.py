@@ -12,6 +12,7 @@ import subprocess
 import pytest
 import s3fs
 from lake_checks import SILAKE, env_with
+from servers import patched_env
 
 from silake.query.connection import connect
 
@@ -78,7 +79,7 @@ def test_ingest_and_exports_survive_a_flaky_http_source_and_a_flaky_s3(sample_re
     injected = http_server.faults.injected + moto_s3.faults.injected
     assert set(injected) == {"500", "503", "reset", "slow", "short"}, injected  # every kind happened
 
-    with _env(moto_s3.env):
+    with patched_env(moto_s3.env):
         assert _content("s3://lake/flaky") == _content(str(clean_lake))
         fs = s3fs.S3FileSystem(skip_instance_cache=True)  # not the instance cached for another server
         manifest = json.loads(fs.cat_file("exports/webdataset/manifest.json"))
@@ -91,7 +92,7 @@ def test_ingest_and_exports_survive_a_flaky_http_source_and_a_flaky_s3(sample_re
     clean_manifest = json.loads((clean_out["webdataset"] / "manifest.json").read_text())
     assert _samples(manifest) == _samples(clean_manifest)
     assert len(manifest["samples"]) == len({f.file_id for f in truth.files})  # a duplicated id is exported once
-    with _env(moto_s3.env):
+    with patched_env(moto_s3.env):
         fs = s3fs.S3FileSystem(skip_instance_cache=True)  # not the instance cached for another server
         for path in sorted(p.relative_to(clean_out["webdataset"]).as_posix()
                            for p in clean_out["webdataset"].rglob("*.tar")):
@@ -125,9 +126,3 @@ def _parquet_rows(root: str) -> dict[str, int]:
         except duckdb.Error as exc:
             pytest.fail(f"{root}: {exc}")
     return tables
-
-
-def _env(env: dict[str, str]):
-    from servers import patched_env
-
-    return patched_env(env)

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from silake.settings import current
+from silake.signals import process_alive
 
 from .layout import LEASE_FILE
 from .storage import LakeStorage
@@ -71,15 +72,7 @@ class Lease:
     def holder_dead(self) -> bool:
         """The holder ran on this host and its process is gone (a killed run): the lease is stale."""
         host, _, pid = self.holder.rpartition(":")
-        if host != socket.gethostname() or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # alive, another user's
-            return False
-        return False
+        return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))
 
     def stale(self, now: datetime) -> bool:
         return self.expired(now) or self.holder_dead()
@@ -133,11 +126,17 @@ def acquire(storage: LakeStorage, run_id: str, ttl: timedelta | None = None) -> 
         raise LeaseHeld(f"lake {storage.uri} is being written by {current.describe()}; its lease expires at "
                         f"{current.expires_at} unless renewed. Wait for that run to finish or stop it: a "
                         "killed run's lease is taken over by the next run.")
-    stale_token = current.token if current is not None else uuid.uuid5(uuid.NAMESPACE_OID, repr(raw)).hex
-    return _take_over(storage, lease, stale_token, current)
+    return _take_over(storage, lease, _token_of(current, raw), current)
 
 
-def _take_over(storage: LakeStorage, lease: Lease, stale_token: str, stale: Lease | None) -> Lease:
+def _token_of(current: Lease | None, raw: bytes | None) -> str | None:
+    """The token of the lease file as read: its own, one derived from an unreadable file's bytes, or None."""
+    if current is not None:
+        return current.token
+    return uuid.uuid5(uuid.NAMESPACE_OID, repr(raw)).hex if raw is not None else None
+
+
+def _take_over(storage: LakeStorage, lease: Lease, stale_token: str | None, stale: Lease | None) -> Lease:
     """Replace the stale lease `stale_token`: only the run that creates the takeover marker may."""
     path = storage.path(LEASE_FILE)
     marker = storage.path(_TAKEOVER + stale_token)
@@ -151,8 +150,7 @@ def _take_over(storage: LakeStorage, lease: Lease, stale_token: str, stale: Leas
             raise LeaseHeld(f"lake {storage.uri}: another run is taking over its stale lease")
     try:
         current, raw = _read(storage, path)
-        token = current.token if current is not None else (
-            uuid.uuid5(uuid.NAMESPACE_OID, repr(raw)).hex if raw is not None else None)
+        token = _token_of(current, raw)
         if token not in (stale_token, None):  # replaced meanwhile (its holder came back and released it)
             raise LeaseHeld(f"lake {storage.uri} is being written by "
                             f"{current.describe() if current else 'another run'}")

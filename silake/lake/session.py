@@ -475,16 +475,13 @@ class CatalogWriter:
             con.execute("COMMIT")
             if claim is not None:
                 self.fence, self._claim = claim, None
-        except duckdb.TransactionException as exc:
+        except BaseException as exc:
             with suppress(duckdb.Error):
                 con.execute("ROLLBACK")
-            if self.fence is not None and "conflict" in str(exc).lower():
-                raise LeaseLost(f"run {self.fence.run_id}: another run committed to {self.lake.root} "
+            fence = self.fence
+            if fence is not None and isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower():
+                raise LeaseLost(f"run {fence.run_id}: another run committed to {self.lake.root} "
                                 f"meanwhile ({first_line(exc)}): not committing") from exc
-            raise
-        except BaseException:
-            with suppress(duckdb.Error):
-                con.execute("ROLLBACK")
             raise
         self.publish()
         return self.current_snapshot()

@@ -129,32 +129,44 @@ def parse_csv(name: str, text: str | IO[str], uri: str) -> CsvTable:
     problems: list[Problem] = []
     stream = io.StringIO(text, newline="") if isinstance(text, str) else text
     try:
-        parsed = list(_rows(stream, name, uri))
+        for line, raw in _rows(stream, name, uri):  # row by row: the stream is never held whole
+            if "__error__" in raw:
+                problems.append(Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}",
+                                        f"line {line}"))
+                continue
+            try:
+                rows.append(to_row(_validate(model, raw, prep)))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                problems.append(Problem("csv_invalid_row", f"{name} line {line}: {where}: {first['msg']}",
+                                        f"line {line}"))
     except UnicodeDecodeError as exc:
         raise ValueError(f"{uri}: not UTF-8 text ({exc.reason}: {exc.object[exc.start:exc.start + 4]!r}); "
                          "save it as UTF-8") from None
-    for line, raw in parsed:
-        if "__error__" in raw:
-            problems.append(Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}", f"line {line}"))
-            continue
-        try:
-            rows.append(to_row(_validate(model, raw, prep)))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            problems.append(Problem("csv_invalid_row", f"{name} line {line}: {where}: {first['msg']}",
-                                    f"line {line}"))
     schema = tables.TABLES[name].schema
     return CsvTable(name, uri, pa.Table.from_pylist(rows, schema=schema), problems)
 
 
 def read_csv(name: str, uri: str) -> CsvTable:
-    """Stream and parse one metadata CSV: its size checked first (one HEAD), then read row by row."""
-    from silake.sources.filesystems import resolve
+    """Stream and parse one metadata CSV: its size checked first (one stat), then read row by row; both
+    through the sources layer's retries (a transient failure re-reads the file from its start)."""
+    from silake.sources.filesystems import resolve, size_and_etag
+    from silake.sources.retry import with_retries
 
-    fs, path = resolve(uri)
-    size = fs.size(path)
-    if size is not None and size > MAX_CSV_BYTES:
+    size, _ = size_and_etag(uri)
+    if size > MAX_CSV_BYTES:
         raise ValueError(f"{uri}: {size:,} bytes exceeds the {MAX_CSV_BYTES:,} byte cap for a metadata CSV")
-    with fs.open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        return parse_csv(name, text, uri)
+
+    def parse() -> CsvTable | ValueError:
+        fs, path = resolve(uri)
+        try:
+            with fs.open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+                return parse_csv(name, text, uri)
+        except ValueError as exc:  # the content is wrong: no retry, and the message stays as it is
+            return exc
+
+    result = with_retries(parse, what=f"reading {uri}")
+    if isinstance(result, ValueError):
+        raise result
+    return result
