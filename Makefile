@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 DEMO := demo
 
-.PHONY: setup demo test lint bench bench-formats bench-startup screenshot clean
+.PHONY: setup demo test lint typecheck bench bench-formats bench-startup screenshot clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,12 +28,17 @@ demo: setup
 
 ## test: the whole test suite (servers on loopback are started by the tests themselves; PostgreSQL and
 ## Chromium come from Debian and are installed first when missing).
-test: setup
+test: lint
 	infra/local/system-packages.sh
 	$(BIN)/python -m pytest -q
 
-lint: setup
+## lint: ruff, the type checker (mypy) and the duplicate-code check; `make test` runs it first.
+lint: setup typecheck
 	$(BIN)/ruff check .
+	infra/local/duplicates.sh
+
+typecheck: setup
+	infra/local/typecheck.sh
 
 ## bench: the ingest benchmark on 32 bench-scale shards (~36 GB under bench-data/, generated once).
 bench: setup
