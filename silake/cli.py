@@ -8,11 +8,11 @@ line (exit 130 / 143). Shell completion: `eval "$(_SILAKE_COMPLETE=bash_source s
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sys
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import click
@@ -65,8 +65,8 @@ def format_options(f: Callable) -> Callable:
                         help="table (fitted to the terminal), csv (a header line, then rows) or json")(f)
 
 
-def _args(**params: Any) -> SimpleNamespace:
-    return SimpleNamespace(**params)
+def _args(**params: Any) -> argparse.Namespace:
+    return argparse.Namespace(**params)
 
 
 class _Interrupted(Exception):

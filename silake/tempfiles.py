@@ -27,7 +27,7 @@ def temp_dir(kind: str) -> str:
 def sweep(root: str | None = None) -> list[str]:
     """Remove the temp directories of processes that no longer run; returns the paths removed."""
     root = root or tempfile.gettempdir()
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(root)
     except OSError:

@@ -16,6 +16,7 @@ import math
 import struct
 import zipfile
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from isal import isal_zlib as zlib  # ISA-L inflate and CRC-32: zlib's API, ~2x its speed
@@ -42,6 +43,9 @@ from .errors import (
     NPZ_UNKNOWN_KEY,
     Reject,
 )
+
+#: isal's stub declares `error` as an instance; at run time it is the exception class.
+_InflateError = cast("type[Exception]", zlib.error)
 
 NPY_SUFFIX = ".npy"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -110,6 +114,7 @@ class _EntryStream:
 
     def _next(self, limit: int) -> bytes | memoryview:
         """At most `limit` new uncompressed bytes; empty only when the stream can make no more progress."""
+        out: bytes | memoryview
         if self._d is None:
             out = self._raw[self._pos:self._pos + limit]
             self._pos += len(out)
@@ -126,7 +131,7 @@ class _EntryStream:
                     src = b""
                 try:
                     out = self._d.decompress(src, limit)
-                except zlib.error as exc:
+                except _InflateError as exc:
                     raise _Corrupt(f"bad deflate stream: {exc}") from None
                 if out or not src:
                     break
@@ -146,7 +151,7 @@ class _EntryStream:
             got += len(out)
         return b"".join(parts)
 
-    def body(self, n: int) -> memoryview | np.ndarray:
+    def body(self, n: int) -> bytes | memoryview | np.ndarray:
         """The next n bytes - the rest of the entry - as one buffer: a view of the member for stored entries,
         else a read-only view of the entry inflated again in one call, header included (a few hundred bytes
         inflated twice buys one output buffer and no copy)."""
@@ -159,7 +164,7 @@ class _EntryStream:
         d = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
             whole = d.decompress(self._raw, total + 1)  # one byte past the declared size: a lying entry stops
-        except zlib.error as exc:
+        except _InflateError as exc:
             raise _Corrupt(f"bad deflate stream: {exc}") from None
         if len(whole) > total or (not d.eof and d.unconsumed_tail):
             raise _Corrupt(f"entry inflates past its declared {total} bytes")

@@ -141,7 +141,8 @@ def decode_sample(
             problems.append(Problem(MP4_BAD_HEADER, str(exc), mm.name))
 
     n_frames = features.n_frames
-    if wav is not None and wav.truncated:  # its duration is what survived, not the recording's: no fps from it
+    # a truncated wav's duration is what survived, not the recording's: no fps from it
+    if wav is not None and wm is not None and wav.truncated:
         problems.append(Problem(WAV_TRUNCATED, f"data chunk runs past the member's {wm.size} bytes; fps falls "
                                 "back to the vendor's nominal rate", wm.name))
     wav_duration = wav.duration_s if wav is not None and wav.n_samples > 0 and not wav.truncated else None

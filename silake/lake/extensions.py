@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 
 #: Settings of every silake connection: nothing is ever installed from the network.
-DUCKDB_CONFIG: dict[str, str | bool] = {"autoinstall_known_extensions": False}
+ConfigValue = str | bool | int | float | list[str]
+DUCKDB_CONFIG: dict[str, ConfigValue] = {"autoinstall_known_extensions": False}
 #: Extension name -> the pip package that ships it.
 PACKAGES: dict[str, str] = {
     "ducklake": "duckdb_extension_ducklake",
@@ -34,7 +35,7 @@ def extension_directory() -> str | None:
     return current().duckdb_extension_dir or None
 
 
-def connection_config() -> dict[str, str | bool]:
+def connection_config() -> dict[str, ConfigValue]:
     config = dict(DUCKDB_CONFIG)
     directory = extension_directory()
     if directory:

@@ -122,6 +122,8 @@ def acquire(storage: LakeStorage, run_id: str, ttl: timedelta | None = None) -> 
         if storage.create_exclusive(path, _encode(lease)):
             return lease
         current, raw = _read(storage, path)
+        if current is None and raw is None:  # created and removed again under us: others are racing for it
+            raise LeaseHeld(f"lake {storage.uri}: another run is acquiring its lease at this moment; try again")
     if current is not None and not current.stale(datetime.now(UTC)):
         raise LeaseHeld(f"lake {storage.uri} is being written by {current.describe()}; its lease expires at "
                         f"{current.expires_at} unless renewed. Wait for that run to finish or stop it: a "
@@ -129,14 +131,14 @@ def acquire(storage: LakeStorage, run_id: str, ttl: timedelta | None = None) -> 
     return _take_over(storage, lease, _token_of(current, raw), current)
 
 
-def _token_of(current: Lease | None, raw: bytes | None) -> str | None:
+def _token_of(current: Lease | None, raw: bytes | None) -> str:
     """The token of the lease file as read: its own, one derived from an unreadable file's bytes, or None."""
     if current is not None:
         return current.token
-    return uuid.uuid5(uuid.NAMESPACE_OID, repr(raw)).hex if raw is not None else None
+    return uuid.uuid5(uuid.NAMESPACE_OID, repr(raw)).hex
 
 
-def _take_over(storage: LakeStorage, lease: Lease, stale_token: str | None, stale: Lease | None) -> Lease:
+def _take_over(storage: LakeStorage, lease: Lease, stale_token: str, stale: Lease | None) -> Lease:
     """Replace the stale lease `stale_token`: only the run that creates the takeover marker may."""
     path = storage.path(LEASE_FILE)
     marker = storage.path(_TAKEOVER + stale_token)

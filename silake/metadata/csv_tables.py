@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
@@ -99,14 +99,19 @@ def _prompt_row(r: InteractionRow) -> dict:
     return d
 
 
+def _as_is(raw: dict[str, str]) -> dict:
+    return dict(raw)
+
+
 def _filelist_row(r: FilelistRow) -> dict:
     keys = parse_file_id(r.file_id)._asdict()
     return {**keys, **r.model_dump()}
 
 
-_SPECS: dict[str, tuple[type[BaseModel], Callable[[dict[str, str]], dict], Callable[[BaseModel], dict]]] = {
-    "participants": (ParticipantRow, dict, _participant_row),
-    "relationships": (RelationshipRow, dict, _relationship_row),
+#: CSV name -> (row model, raw CSV row -> model input, validated row -> lake row).
+_SPECS: dict[str, tuple[type[BaseModel], Callable[[dict[str, str]], dict], Callable[[Any], dict]]] = {
+    "participants": (ParticipantRow, _as_is, _participant_row),
+    "relationships": (RelationshipRow, _as_is, _relationship_row),
     "prompts": (
         InteractionRow,
         lambda raw: {**{k: v for k, v in raw.items() if k}, "index": raw[""],

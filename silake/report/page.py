@@ -72,7 +72,7 @@ def render(location: LakeLocation, info: dict[str, Any], data: Any, interaction_
     from silake import __version__
     from silake.report import plots
 
-    total = next((r for r in info["partitions"] if r["label"] is None), {})
+    total: dict[str, Any] = next((r for r in info["partitions"] if r["label"] is None), {})
     hours = float(total.get("hours") or 0)
     cards = [("hours", f"{hours:,.1f}") if hours >= 1 else ("minutes", f"{hours * 60:,.1f}"),
              ("files", f"{total.get('files') or 0:,}"),

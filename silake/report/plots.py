@@ -17,10 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from matplotlib.colors import to_hex
+from matplotlib.typing import RcKeyType
 
 from silake.report.data import FTO_BIN_S, FTO_LIMIT_S, column
 
-STYLE: dict[str, Any] = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text as <text>, in the page's font
     "svg.hashsalt": "silake",  # deterministic element ids
     "font.size": 9,
@@ -33,7 +35,7 @@ STYLE: dict[str, Any] = {
     "figure.dpi": 96,
 }
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-PALETTE = plt.get_cmap("tab10").colors
+PALETTE: list[str] = [to_hex(c) for c in plt.get_cmap("tab10")(np.arange(10))]
 
 
 def _svg(fig: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def npz_bytes(arrays: dict[str, np.ndarray], compresslevel: int | None = None) -
             raise TypeError(f"{key}: object arrays are never written")
     buf = io.BytesIO()
     if compresslevel is None:
-        np.savez_compressed(buf, **arrays)
+        np.savez_compressed(buf, **cast(dict[str, Any], arrays))  # (numpy's stub types **kwds as bool)
         return buf.getvalue()
     with zipfile.ZipFile(buf, mode="w", compression=zipfile.ZIP_DEFLATED, allowZip64=True,
                          compresslevel=compresslevel) as zf:

@@ -69,7 +69,7 @@ class _ShardWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         fmt, self._mtime = TAR_FORMATS[tar_format]
         # held open across add() calls, closed by close()
-        self._tar = tarfile.open(path, "w", format=fmt, copybufsize=COPY_BUFSIZE)  # noqa: SIM115
+        self._tar = tarfile.TarFile(path, "w", format=fmt, copybufsize=COPY_BUFSIZE)
         self.samples: list[_Written] = []
 
     @property
