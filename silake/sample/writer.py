@@ -162,6 +162,15 @@ def _texts(interactions: Iterable[InteractionSpec], seed: int) -> dict[str, File
     return texts
 
 
+def _close(writer: _ShardWriter, written: list[_Written], shards: list[ShardTruth],
+           on_shard: ShardCallback | None) -> None:
+    """Close a finished shard and record what it holds."""
+    shards.append(writer.close())
+    written += writer.samples
+    if on_shard:
+        on_shard(shards[-1])
+
+
 def _write_demo(out: Path, seed: int, tar_format: TarFormat, on_shard: ShardCallback | None) -> Pass:
     plan = demo_plan(seed)
     texts = _texts(plan.interactions, seed)
@@ -171,10 +180,7 @@ def _write_demo(out: Path, seed: int, tar_format: TarFormat, on_shard: ShardCall
         writer = _ShardWriter(out, shard_spec, seed, tar_format)
         for spec in shard_spec.files:
             writer.add(spec, texts[spec.file_id])
-        shards.append(writer.close())
-        written += writer.samples
-        if on_shard:
-            on_shard(shards[-1])
+        _close(writer, written, shards, on_shard)
     return written, shards, plan.participants, plan.relationships, plan.prompts
 
 
@@ -190,10 +196,7 @@ def _write_bench(out: Path, seed: int, n_shards: int, profile: BenchProfile, tar
             texts = build_interaction_text(inter, seed)
             for spec in inter.files:
                 writer.add(spec, texts[spec.file_id])
-        shards.append(writer.close())
-        written += writer.samples
-        if on_shard:
-            on_shard(shards[-1])
+        _close(writer, written, shards, on_shard)
     return (written, shards, *bench_metadata(seed, [w.spec for w in written]))
 
 
