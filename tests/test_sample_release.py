@@ -34,6 +34,7 @@ from silake.schemas.catalogue import (
     hypernet_rows_allowed,
 )
 from silake.schemas.ids import FILE_ID_REGEX
+from silake.schemas.qa import FLAG_NAMES
 from silake.schemas.records import CSV_HEADERS
 from silake.schemas.release import INTERACTION_TYPES, RELATIONSHIP_DETAILS, SHARD_PATH_REGEX
 
@@ -47,15 +48,8 @@ BFI = ("extraversion_raw", "agreeableness_raw", "conscientiousness_raw", "neurot
 PAX_MTIME = "1735689600.123456"
 PAX_RECORD = b"27 mtime=1735689600.123456\n"
 USTAR_MTIME = 1735689600
-FLAGS_OF_THE_BRIEF = {
-    "empty_vad", "vad_ends_early", "words_outside_file", "words_without_times",
-    "transcript_empty_with_speech", "annotation_zero_length", "annotation_negative_length",
-    "annotation_past_end", "annotation_copied_to_partner", "participant_id_variant",
-    "participant_in_multiple_splits", "duplicate_file_id", "missing_participant_metadata",
-    "missing_relationship_metadata", "no_partner", "empty_bundle", "silent_audio", "frame_count_mismatch",
-    "partner_length_mismatch", "low_pose_validity", "low_box_validity", "translation_sentinel",
-    "speaker_bleed",
-}
+#: Every flag of the QA registry (which the SQL layer's definitions come from).
+FLAGS_OF_THE_BRIEF = set(FLAG_NAMES)
 
 
 # --- reading the release with the standard library -----------------------------------------------

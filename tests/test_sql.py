@@ -35,8 +35,9 @@ from silake.lake.layout import CATALOG_FILE
 from silake.lake.session import S3Settings
 from silake.query.connection import connect
 from silake.query.render import render
-from silake.query.views import sql_files
+from silake.query.views import sql_files, view_script
 from silake.sample import truth
+from silake.schemas import qa
 from silake.schemas.catalogue import FRAME_FEATURES
 from silake.schemas.ids import make_file_id, parse_file_id
 from silake.schemas.release import EMOTION_CLASSES, WAV_SAMPLE_RATE, nominal_fps
@@ -46,17 +47,8 @@ BIN = Path(sys.executable).parent
 SILAKE = str(BIN / "silake")
 DUCKDB_CLI = str(BIN / "duckdb")
 
-QA_FLAGS = (
-    "empty_vad", "vad_ends_early", "words_outside_file", "words_without_times",
-    "transcript_empty_with_speech",
-    "annotation_zero_length", "annotation_negative_length", "annotation_past_end",
-    "annotation_copied_to_partner", "participant_id_variant", "participant_in_multiple_splits",
-    "duplicate_file_id", "missing_participant_metadata", "missing_relationship_metadata", "no_partner",
-    "empty_bundle", "silent_audio", "frame_count_mismatch", "partner_length_mismatch", "low_pose_validity",
-    "low_box_validity", "translation_sentinel", "speaker_bleed",
-)
-INFO_FLAGS = {"words_without_times", "annotation_zero_length", "missing_participant_metadata",
-              "missing_relationship_metadata", "translation_sentinel"}
+QA_FLAGS = qa.FLAG_NAMES
+INFO_FLAGS = {f.name for f in qa.QA_FLAGS if f.severity == qa.Severity.INFO}
 
 # ---------------------------------------------------------------------------------------------------------
 # the hand-built lake
@@ -484,20 +476,74 @@ def test_flag_definitions_cover_every_flag(con: duckdb.DuckDBPyConnection) -> No
     assert used == thresholds
 
 
-def test_thresholds_agree_with_the_sample_generator(con: duckdb.DuckDBPyConnection) -> None:
-    values = {r["name"]: r["value"] for r in rows(con, "FROM qa_thresholds")}
-    assert values == {
-        "vad_ends_early_s": truth.VAD_ENDS_EARLY_S,
-        "words_outside_tolerance_s": truth.WORDS_OUTSIDE_TOLERANCE_S,
-        "annotation_past_end_tolerance_s": truth.ANNOTATION_PAST_END_TOLERANCE_S,
-        "frame_count_mismatch_frames": truth.FRAME_COUNT_MISMATCH_FRAMES,
-        "partner_length_mismatch_ratio": truth.PARTNER_LENGTH_MISMATCH_RATIO,
-        "low_validity_fraction": truth.LOW_VALIDITY_FRACTION,
-        "translation_sentinel_min": truth.TRANSLATION_SENTINEL_MIN,
-        "speaker_bleed_max_offset_s": truth.SPEAKER_BLEED_MAX_OFFSET_S,
-        "speaker_bleed_min_words": truth.SPEAKER_BLEED_MIN_WORDS,
-    }
-    assert tuple(QA_FLAGS) == truth.QA_FLAGS
+def test_thresholds_and_definitions_are_the_registrys(con: duckdb.DuckDBPyConnection) -> None:
+    thresholds = rows(con, "FROM qa_thresholds")
+    assert thresholds == [{"name": t.name, "value": t.value, "unit": t.unit, "description": t.description}
+                          for t in qa.QA_THRESHOLDS]
+    for t in qa.QA_THRESHOLDS:
+        assert con.execute(f"SELECT qa_threshold('{t.name}')").fetchone() == (t.value,)
+    assert rows(con, "FROM qa_flag_definitions") == [
+        {"flag": f.name, "severity": f.severity, "limitation": f.limitation, "definition": f.definition,
+         "thresholds": list(f.thresholds)} for f in qa.QA_FLAGS]
+    assert con.sql("FROM file_qa LIMIT 0").columns[6:6 + len(QA_FLAGS)] == list(QA_FLAGS)
+    # the sample generator's oracle plants its defects against the same values
+    assert truth.QA_FLAGS == QA_FLAGS
+    assert qa.threshold("vad_ends_early_s").value == truth.VAD_ENDS_EARLY_S
+    assert qa.threshold("speaker_bleed_min_words").value == truth.SPEAKER_BLEED_MIN_WORDS
+
+
+def test_every_registered_flag_has_one_detection_and_no_other_flag_is_emitted(
+        con: duckdb.DuckDBPyConnection) -> None:
+    emitted = {r[0] for r in con.sql("SELECT DISTINCT flag FROM qa_findings_live").fetchall()}
+    assert emitted == set(QA_FLAGS)  # the hand-built lake trips every flag, and only registered ones
+    detections = "\n".join(f.text for f in sql_files() if f.layer == "qa" and not f.generated)
+    for flag in QA_FLAGS:  # hand-written SQL of sql/qa names it
+        assert f"'{flag}'" in detections, f"no detection SQL emits {flag}"
+
+
+def test_generated_sql_files_take_their_places_in_the_qa_layer() -> None:
+    qa_files = [f for f in sql_files() if f.layer == "qa"]
+    generated = [f.name for f in qa_files if f.generated]
+    assert generated == ["00_qa_thresholds.sql", "10_qa_flag_definitions.sql", "90_file_qa.sql"]
+    assert [f.name for f in qa_files] == sorted(f.name for f in qa_files)
+    for f in qa_files:
+        assert f.generated == f.text.startswith("-- Generated from schemas/qa.py"), f.name
+    script = view_script()
+    assert "-- >>> generated: sql/qa/90_file_qa.sql" in script and "-- >>> sql/qa/80_qa_flags.sql" in script
+
+
+def test_every_table_view_and_column_has_a_comment(con: duckdb.DuckDBPyConnection) -> None:
+    for name, t in TABLES.items():
+        got = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'lake' "
+                               "AND table_name = ?", [name]).fetchall())
+        assert got == t.column_docs, name
+    views = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE database_name = 'memory' "
+                             "AND NOT internal").fetchall())
+    assert views and all(views.values()), [v for v, c in views.items() if not c]
+    stored = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE database_name = 'lake'"
+                              ).fetchall())
+    assert set(views) < set(stored) and all(stored.values())  # the catalog's copy, with lake_catalog
+    assert all(stored[v] == c for v, c in views.items())
+    bare = con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'memory' "
+                       "AND comment IS NULL").fetchall()
+    assert bare == []
+    assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = 'memory'").fetchone()[0] > 300
+    fto = con.execute("SELECT comment FROM duckdb_columns() WHERE column_name = 'fto_s' AND "
+                      "database_name = 'memory'").fetchone()[0]
+    assert fto.startswith("floor-transfer offset")
+    flag = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'file_qa' AND "
+                       "column_name = 'speaker_bleed' AND database_name = 'memory'").fetchone()[0]
+    assert flag == f"QA flag speaker_bleed (warning): {qa.flag('speaker_bleed').definition}"
+    n_frames = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'canonical_files' AND "
+                           "column_name = 'n_frames' AND database_name = 'memory'").fetchone()[0]
+    assert n_frames == TABLES["files"].column_docs["n_frames"]
+
+
+def test_the_readme_flag_table_is_the_registrys() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    begin, end = "<!-- qa-flags: generated by `python -m silake.schemas.qa --markdown` -->\n", "<!-- /qa-flags -->"
+    assert begin in readme and end in readme
+    assert readme.split(begin, 1)[1].split(end, 1)[0] == qa.markdown_table()
 
 
 # ---------------------------------------------------------------------------------------------------------

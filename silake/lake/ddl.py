@@ -1,4 +1,5 @@
-"""The catalog's tables, generated from `silake.schemas.tables` (nothing here declares a column).
+"""The catalog's tables and their comments, generated from `silake.schemas.tables` (nothing here declares a
+column).
 
 DuckLake has no fixed-size ARRAY type, so the npz arrays' fixed-size lists are LISTs in the catalog (the
 Parquet files store both as the same LIST). `body_pose[1][2]` and every list function work on them.
@@ -6,11 +7,13 @@ Parquet files store both as the same LIST). `body_pose[1][2]` and every list fun
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyarrow as pa
 
 from silake.schemas.tables import PARTITION_COLUMNS, TABLES, Table
 
-from .sqltext import quote
+from .sqltext import quote, sql_literal
 
 _SCALAR_TYPES: dict[pa.DataType, str] = {
     pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.int16(): "SMALLINT", pa.int32(): "INTEGER",
@@ -63,6 +66,17 @@ def evolve_sql(table: Table, existing: dict[str, str]) -> str:
                          "the lake with `silake ingest --full-refresh` into a new root")
     return "".join(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(n)} {t};\n"
                    for n, t in wanted.items() if n not in existing)
+
+
+def comments_sql(table: Table, current: Mapping[str | None, str | None] | None = None) -> str:
+    """COMMENT ON the table and its columns, with the descriptions of schemas/tables.py, wherever the catalog's
+    comments `current` (column -> comment; key None: the table's) differ - all of them when it is None."""
+    current = current or {}
+    name = quote(table.name)
+    wanted: dict[str | None, tuple[str, str]] = {None: (f"TABLE {name}", table.description)}
+    wanted.update({c: (f"COLUMN {name}.{quote(c)}", doc) for c, doc in table.column_docs.items()})
+    return "".join(f"COMMENT ON {target} IS {sql_literal(doc)};\n"
+                   for key, (target, doc) in wanted.items() if current.get(key) != doc)
 
 
 def all_tables() -> list[Table]:

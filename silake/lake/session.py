@@ -427,25 +427,30 @@ class CatalogWriter:
 
         from silake.schemas.tables import LARGE_TABLES
 
-        from .ddl import all_tables, create_table_sql, evolve_sql
+        from .ddl import all_tables, comments_sql, create_table_sql, evolve_sql
 
         assert self.con is not None
         rows = self.con.execute(
-            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = ?",
+            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() WHERE database_name = ?",
             [ALIAS]).fetchall()
         existing: dict[str, dict[str, str]] = {}
-        for table, column, typ in rows:
+        comments: dict[str, dict[str | None, str | None]] = {}  # table -> column (None: the table) -> comment
+        for table, column, typ, comment in rows:
             existing.setdefault(table, {})[column] = typ
+            comments.setdefault(table, {})[column] = comment
+        for table, comment in self.con.execute(
+                "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = ?", [ALIAS]).fetchall():
+            comments.setdefault(table, {})[None] = comment
         script = options = ""
         for table in all_tables():
             if table.name in existing:
                 script += evolve_sql(table, existing[table.name])
             else:
                 script += create_table_sql(table)
-                script += f"COMMENT ON TABLE {quote(table.name)} IS {sql_literal(table.description)};\n"
                 if table.name in LARGE_TABLES:  # large per-shard files: compaction leaves them alone
                     options += f"CALL {ALIAS}.set_option('auto_compact', false, table_name => " \
                                f"{sql_literal(table.name)});\n"
+            script += comments_sql(table, comments.get(table.name))  # (a new table: all of them)
         if script:
             self.transaction(lambda con: con.execute(script), message="silake: create or evolve tables")
         if options:  # table options cannot be set in the transaction that creates the table

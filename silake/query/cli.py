@@ -32,7 +32,7 @@ from silake.lake.session import (
 
 from .connection import connect, open_lake
 from .render import render, table_width
-from .views import session_setup_sql, view_script
+from .views import column_comments_script, session_setup_sql, view_script
 
 QA_SUMMARY_SQL = "SELECT * FROM qa_summary"
 SNAPSHOTS_SQL = """
@@ -133,6 +133,7 @@ def shell_init_sql(lake: str, *, snapshot: int | None = None, catalog: str | Non
         + attach_sql(target, catalog_target(target), read_only=True, snapshot=snapshot) + ";\n"
         + session_setup_sql()
         + view_script()
+        + column_comments_script()
         + "\n.print 'silake: every lake table and view is defined - try: FROM qa_summary; "
         "FROM qa_flag_definitions; .tables'\n"
     )

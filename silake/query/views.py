@@ -1,9 +1,11 @@
 """The SQL layer as one script: the `.sql` files of `sql/` (installed as `silake.sql`), in layer order.
 
 Layers run in order - base (the release's constants as macros), analytics, qa - and the files of a layer
-in name order. The lake's tables are the catalog's own tables. A session defines the views in its private
-in-memory database, ahead of the lake on the search path (so they work at any snapshot); the writer also
-stores them in the catalog, so a plain DuckDB that attaches the lake has them too (`publish_views`).
+in name order, among them the files generated from the QA registry (`silake.query.generated`). Every view
+and view column carries a comment from its file's header (`silake.query.comments`). The lake's tables are
+the catalog's own tables. A session defines the views in its private in-memory database, ahead of the lake
+on the search path (so they work at any snapshot); the writer also stores them in the catalog, so a plain
+DuckDB that attaches the lake has them too (`publish_views`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import duckdb
 from silake.lake.session import ALIAS, CatalogWriter
 from silake.lake.sqltext import sql_literal
 
+from .comments import ViewDoc, column_comments_sql, view_comments_sql, view_docs
+from .generated import generated_files
+
 LAYERS: tuple[str, ...] = ("base", "analytics", "qa")
 SQL_PACKAGE = "silake.sql"
 #: The view the catalog's copy of the SQL layer is fingerprinted by.
@@ -31,10 +36,15 @@ class SqlFile:
     layer: str
     name: str  # file name, e.g. '20_speech_activity.sql'
     text: str
+    generated: bool = False  # written by silake.query.generated, not a file of sql/
 
     @property
     def stem(self) -> str:
         return self.name.removesuffix(".sql")
+
+    @property
+    def source(self) -> str:
+        return f"{'generated: ' if self.generated else ''}sql/{self.layer}/{self.name}"
 
 
 def sql_root() -> Traversable:
@@ -53,20 +63,35 @@ def sql_root() -> Traversable:
 
 
 def sql_files() -> list[SqlFile]:
-    """Every view file, in execution order."""
+    """Every view file, generated ones included, in execution order."""
     root = sql_root()
     out: list[SqlFile] = []
     for layer in LAYERS:
-        entries = sorted((e for e in root.joinpath(layer).iterdir() if e.name.endswith(".sql")),
-                         key=lambda e: e.name)
-        out += [SqlFile(layer, e.name, e.read_text(encoding="utf-8")) for e in entries]
+        files = [SqlFile(layer, e.name, e.read_text(encoding="utf-8"))
+                 for e in root.joinpath(layer).iterdir() if e.name.endswith(".sql")]
+        files += [SqlFile(layer, name, text, generated=True) for name, text in generated_files(layer)]
+        if len({f.name for f in files}) != len(files):
+            raise ValueError(f"sql/{layer}: a file has the name of a generated one")
+        out += sorted(files, key=lambda f: f.name)
     return out
 
 
+def _docs(files: list[SqlFile]) -> list[ViewDoc]:
+    return list(view_docs((f.source, f.text) for f in files).values())
+
+
 def view_script() -> str:
-    """Every macro and view definition as one SQL script (unqualified names: run it with the lake on the
-    search path)."""
-    return "\n".join(f"-- >>> sql/{f.layer}/{f.name}\n{f.text.rstrip()}\n" for f in sql_files())
+    """Every macro and view definition, then every view's comment, as one SQL script (unqualified names: run
+    it with the lake on the search path)."""
+    files = sql_files()
+    return ("\n".join(f"-- >>> {f.source}\n{f.text.rstrip()}\n" for f in files)
+            + "\n-- >>> the views' comments (each from its file's header)\n" + view_comments_sql(_docs(files)))
+
+
+def column_comments_script() -> str:
+    """COMMENT ON every view column, for a session's in-memory views (DuckLake keeps no view column
+    comments, so the catalog's copy of the views has none)."""
+    return column_comments_sql(_docs(sql_files()))
 
 
 def session_setup_sql() -> str:
@@ -75,8 +100,8 @@ def session_setup_sql() -> str:
 
 
 def define_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Define every view in the session (the lake must be attached as `lake`)."""
-    con.execute(session_setup_sql() + view_script())
+    """Define every view in the session, with its comments (the lake must be attached as `lake`)."""
+    con.execute(session_setup_sql() + view_script() + column_comments_script())
 
 
 def fingerprint() -> str:
@@ -104,7 +129,8 @@ def publish_views(writer: CatalogWriter) -> bool:
     info = (f"CREATE OR REPLACE VIEW {CATALOG_INFO_VIEW} AS SELECT {sql_literal(digest)} AS sql_fingerprint, "
             f"{sql_literal(__version__)} AS written_by_silake, TIMESTAMPTZ "
             f"{sql_literal(datetime.now(UTC).isoformat(timespec='seconds'))} AS written_at, "
-            "'the views of silake''s SQL layer (sql/); the data is in the lake''s tables' AS note;\n")
+            "'the views of silake''s SQL layer (sql/); the data is in the lake''s tables' AS note;\n"
+            f"COMMENT ON VIEW {CATALOG_INFO_VIEW} IS 'which silake wrote the views stored in this catalog';\n")
 
     def body(c: duckdb.DuckDBPyConnection) -> None:
         c.execute(f"USE {ALIAS};\n" + view_script() + info)

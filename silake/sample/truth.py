@@ -63,7 +63,8 @@ from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
-from silake.schemas.release import TRANSLATION_SENTINEL_MIN, WAV_SAMPLE_RATE
+from silake.schemas.qa import FLAG_NAMES, threshold
+from silake.schemas.release import WAV_SAMPLE_RATE
 
 __all__ = [
     "ANNOTATION_PAST_END_TOLERANCE_S", "FRAME_COUNT_MISMATCH_FRAMES", "LOW_VALIDITY_FRACTION",
@@ -73,33 +74,28 @@ __all__ = [
     "ShardTruth",
 ]
 
+# The thresholds and flag names are the QA registry's (silake.schemas.qa), which the SQL layer reads too.
 #: vad_ends_early: seconds by which timed words must outlast the last VAD interval.
-VAD_ENDS_EARLY_S = 1.0
+VAD_ENDS_EARLY_S = threshold("vad_ends_early_s").value
 #: words_outside_file: seconds a timed word may stick out of [0, duration_s].
-WORDS_OUTSIDE_TOLERANCE_S = 0.5
+WORDS_OUTSIDE_TOLERANCE_S = threshold("words_outside_tolerance_s").value
 #: frame_count_mismatch: frames by which T may differ from wav duration x nominal fps.
-FRAME_COUNT_MISMATCH_FRAMES = 5
+FRAME_COUNT_MISMATCH_FRAMES = threshold("frame_count_mismatch_frames").value
 #: partner_length_mismatch: largest relative difference of the partners' video durations.
-PARTNER_LENGTH_MISMATCH_RATIO = 0.10
+PARTNER_LENGTH_MISMATCH_RATIO = threshold("partner_length_mismatch_ratio").value
 #: low_pose_validity / low_box_validity: smallest fraction of valid frames.
-LOW_VALIDITY_FRACTION = 0.5
+LOW_VALIDITY_FRACTION = threshold("low_validity_fraction").value
 #: annotation_past_end: seconds an annotation may end after duration_s (timestamps are whole seconds).
-ANNOTATION_PAST_END_TOLERANCE_S = 1.0
+ANNOTATION_PAST_END_TOLERANCE_S = threshold("annotation_past_end_tolerance_s").value
 #: speaker_bleed: two words are "the same word at the same time" within this many seconds.
-SPEAKER_BLEED_MAX_OFFSET_S = 0.05
+SPEAKER_BLEED_MAX_OFFSET_S = threshold("speaker_bleed_max_offset_s").value
 #: speaker_bleed: fewest matched words for a file to trip the flag.
-SPEAKER_BLEED_MIN_WORDS = 3
+SPEAKER_BLEED_MIN_WORDS = int(threshold("speaker_bleed_min_words").value)
+#: translation_sentinel: |smplh:translation| at or above this is the invalid-box sentinel.
+TRANSLATION_SENTINEL_MIN = threshold("translation_sentinel_min").value
 
 #: Every QA flag the generator plants, in a fixed order (the SQL layer's `qa_flags` names).
-QA_FLAGS: tuple[str, ...] = (
-    "empty_vad", "vad_ends_early", "words_outside_file", "words_without_times",
-    "transcript_empty_with_speech", "annotation_zero_length", "annotation_negative_length",
-    "annotation_past_end", "annotation_copied_to_partner", "participant_id_variant",
-    "participant_in_multiple_splits", "duplicate_file_id", "missing_participant_metadata",
-    "missing_relationship_metadata", "no_partner", "empty_bundle", "silent_audio", "frame_count_mismatch",
-    "partner_length_mismatch", "low_pose_validity", "low_box_validity", "translation_sentinel",
-    "speaker_bleed",
-)
+QA_FLAGS: tuple[str, ...] = FLAG_NAMES
 
 #: (label, split, file_id): one sample of the release.
 SampleKey = tuple[str, str, str]

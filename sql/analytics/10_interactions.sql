@@ -1,13 +1,26 @@
 -- interactions: one row per interaction_key (V<vendor>_S<session>_I<prompt>): both participants, their
 -- durations, the prompt (type and texts, from interactions.csv) and the relationship (relationships.csv).
 --
--- * participant_1 / participant_2 are the interaction's participants ordered by participant id. The release
---   does not say which of them received prompt text A or B, so the prompt texts are kept as published.
--- * n_participants is normally 2; 1 for interactions whose partner is missing (QA flag no_partner) and
---   more than 2 when participant ids are wrong; participant_ids lists them all.
--- * duration_s is the longer of the partners' durations (each: wav duration, else T / nominal fps);
---   duration_diff_s their difference (QA flag partner_length_mismatch).
--- * Metadata joins are LEFT joins: prompt and relationship columns are null where the CSVs have no row.
+-- The release does not say which participant received prompt text A or B, so the prompt texts are kept as
+-- published. Metadata joins are LEFT joins: prompt and relationship columns are null where the CSVs have no
+-- row.
+--
+-- columns of interactions:
+--   interaction_key, vendor_id, session_id, prompt_hash: as in files
+--   label, split: the label and split of the interaction's files (the first, when they differ)
+--   n_participants: the interaction's files: normally 2; 1 when the partner is missing (QA flag
+--     no_partner) and more than 2 when participant ids are wrong
+--   participant_ids: every participant id of the interaction, in order
+--   participant_1, participant_2: the first and second participant ids, in order
+--   file_id_1, file_id_2: the files of participant_1 and participant_2
+--   duration_1_s, duration_2_s: the durations of those files (each: wav duration, else T / nominal fps)
+--   duration_s: the longest of the files' durations
+--   duration_diff_s: the longest minus the shortest duration (QA flag partner_length_mismatch)
+--   has_movement: some file of the interaction has the Imitator movement features
+--   has_annotation_3p: some file of the interaction has third-party (3P) annotations
+--   interaction_type, prompt_id_unique, ipc_a, ipc_b: as in prompts
+--   participant_a_prompt_text, participant_b_prompt_text: as in prompts
+--   relationship, relationship_detail: as in relationships
 
 CREATE OR REPLACE VIEW interactions AS
 WITH members AS (

@@ -12,6 +12,8 @@
 -- * simultaneous_speech_s: total time both partners' VAD intervals (backchannels included) overlap.
 
 -- dyads: the interactions with exactly two participants (participant_1 < participant_2).
+-- columns of dyads:
+--   interaction_key, vendor_id, label, split, participant_1, participant_2: as in interactions
 CREATE OR REPLACE VIEW dyads AS
 SELECT
     interaction_key,
@@ -25,6 +27,10 @@ GROUP BY interaction_key
 HAVING count(DISTINCT participant_id) = 2;
 
 -- dyad_vad: every non-empty VAD interval of both partners of a dyad, with its speaker.
+-- columns of dyad_vad:
+--   interaction_key: as in files
+--   speaker: the participant id of the interval's file
+--   start_s, end_s: as in vad_segments
 CREATE OR REPLACE VIEW dyad_vad AS
 SELECT f.interaction_key, f.participant_id AS speaker, v.start_s, v.end_s
 FROM canonical_files AS f
@@ -33,6 +39,15 @@ JOIN vad_segments AS v USING (file_id, label, split)
 WHERE v.end_s > v.start_s;
 
 -- speaker_turns: one row per turn, with the FTO from the previous turn (null for the first).
+-- columns of speaker_turns:
+--   interaction_key: as in files
+--   turn_no: the turn's position in the interaction, from 1
+--   speaker: the participant id whose turn it is
+--   start_s: the turn's start: the start of its first VAD interval (s)
+--   end_s: the turn's end: the latest end of its VAD intervals (s)
+--   n_vad_intervals: the speaker's VAD intervals the turn spans (backchannels left out)
+--   fto_s: floor-transfer offset from the previous turn: this turn's start - the previous turn's end (s);
+--     > 0 a gap (silence), < 0 an overlap; null for the first turn
 CREATE OR REPLACE VIEW speaker_turns AS
 WITH speech AS (SELECT * FROM dyad_vad),
 backchannels AS (
@@ -79,10 +94,24 @@ SELECT
 FROM turn_list;
 
 -- turns: one row per two-participant interaction - turn count, gaps, overlaps and floor-transfer offsets.
---   n_turns (n_turns_1 / n_turns_2 per participant), n_floor_transfers = n_turns - 1,
---   n_gaps / gap_s / mean_gap_s (FTO > 0), n_overlaps / overlap_s / mean_overlap_s (FTO < 0, as positive
---   lengths), mean_fto_s, median_fto_s, floor_transfer_offsets (in order), n_backchannels,
---   simultaneous_speech_s. Interactions whose partners have no VAD at all have n_turns = 0.
+-- Interactions whose partners have no VAD at all have n_turns = 0.
+-- columns of turns:
+--   interaction_key, vendor_id, label, split, participant_1, participant_2: as in dyads
+--   n_vad_intervals: the non-empty VAD intervals of both partners (backchannels included)
+--   n_backchannels: VAD intervals lying inside one of the partner's, left out of the turns
+--   n_turns: the turns of both participants
+--   n_turns_1, n_turns_2: the turns of participant_1, of participant_2
+--   n_floor_transfers: changes of speaker between consecutive turns (n_turns - 1; 0 without turns)
+--   n_gaps: floor transfers with FTO > 0 (a silence)
+--   gap_s: the gaps' summed length (s)
+--   mean_gap_s: the gaps' mean length (s); null without gaps
+--   n_overlaps: floor transfers with FTO < 0
+--   overlap_s: the overlaps' summed length, as positive seconds
+--   mean_overlap_s: the overlaps' mean length, as positive seconds; null without overlaps
+--   mean_fto_s: the mean floor-transfer offset (s); null without floor transfers
+--   median_fto_s: the median floor-transfer offset (s); null without floor transfers
+--   floor_transfer_offsets: every floor-transfer offset, in turn order (s)
+--   simultaneous_speech_s: total time both partners' VAD intervals (backchannels included) overlap (s)
 CREATE OR REPLACE VIEW turns AS
 WITH speech AS (SELECT * FROM dyad_vad),
 vad_stats AS (

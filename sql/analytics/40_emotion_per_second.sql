@@ -2,14 +2,15 @@
 -- of video: the Imitator emotion features averaged over the second's VALID frames. The per-second
 -- aggregates are computed at ingest (table emotion_seconds), so this view never reads frames.
 --
--- * second = floor(t_s), t_s = frame_idx / fps (the file's measured fps where it has audio).
--- * n_frames: frames in the second; n_valid_frames: those with movement_is_valid > 0. Invalid movement
---   frames are zero-filled (in blocks of 60) and would drag the means to 0, so they are left out.
--- * mean_valence, mean_arousal: averages of movement_emotion_valence / _arousal.
--- * mean_emotion_scores: the 8 logits averaged element-wise, in emotion_classes() order
---   (Anger, Contempt, Disgust, Fear, Happiness, Neutral, Sadness, Surprise).
--- * dominant_emotion: the class of the largest mean logit (argmax; a tie goes to the earlier class).
--- Seconds without valid frames keep their row, with null means and a null dominant_emotion.
+-- Invalid movement frames (movement_is_valid = 0) are zero-filled (in blocks of 60) and would drag the
+-- means to 0, so they are left out; seconds without valid frames keep their row, with null means and a
+-- null dominant_emotion. The classes of mean_emotion_scores, in order: emotion_classes() (Anger, Contempt,
+-- Disgust, Fear, Happiness, Neutral, Sadness, Surprise).
+--
+-- columns of emotion_per_second:
+--   file_id, label, split, interaction_key, participant_id: as in files
+--   second, n_frames, n_valid_frames, mean_valence, mean_arousal: as in emotion_seconds
+--   mean_emotion_scores, dominant_emotion: as in emotion_seconds
 
 CREATE OR REPLACE VIEW emotion_per_second AS
 SELECT

@@ -1,12 +1,23 @@
 -- vendor_summary: one row per vendor (recording site) - how much data, at which rates, with which
 -- features. Counts use one copy per file id (canonical_files); speech from speech_activity.
 --
--- * n_files, n_interactions, n_participants (distinct participant ids), n_sessions
--- * labels, splits: the partitions the vendor's files are in
--- * hours: summed file duration; mean_duration_s; n_frames (summed T)
--- * nominal_fps, mean_fps / min_fps / max_fps: the measured T / wav duration
--- * share_movement, share_annotated (3P annotations), share_with_audio (wav has samples)
--- * mean_speaking_ratio, words (transcript words)
+-- columns of vendor_summary:
+--   vendor_id, nominal_fps: as in files
+--   n_files: the vendor's files (file ids)
+--   n_interactions: distinct interaction keys
+--   n_participants: distinct participant ids
+--   n_sessions: distinct sessions
+--   labels: the labels the vendor's files are in
+--   splits: the splits the vendor's files are in
+--   hours: summed file duration (hours)
+--   mean_duration_s: mean file duration (s)
+--   n_frames: summed T (video frames)
+--   mean_fps, min_fps, max_fps: mean, least and greatest measured frame rate (T / wav duration)
+--   share_movement: share of the files with Imitator movement features
+--   share_annotated: share of the files with third-party (3P) annotations
+--   share_with_audio: share of the files whose wav has samples
+--   mean_speaking_ratio: mean speaking ratio of the files (speech_activity.speaking_ratio)
+--   n_words: transcript words
 
 CREATE OR REPLACE VIEW vendor_summary AS
 SELECT

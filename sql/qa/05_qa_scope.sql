@@ -7,6 +7,9 @@
 -- variants, splits, duplicates) - then stores what qa_findings_live finds for them. In a session they are
 -- every file, so qa_findings_live and qa_flags_live recompute the whole lake from the current thresholds
 -- (for trying other thresholds: re-create qa_thresholds, then query qa_flags_live).
+--
+-- columns of qa_scope_files: as in files
+-- columns of qa_scope_filelist: as in filelist
 
 CREATE OR REPLACE VIEW qa_scope_files AS SELECT * FROM files;
 

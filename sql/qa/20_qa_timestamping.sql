@@ -1,6 +1,9 @@
 -- qa_timestamping: findings of known limitation 1 (human time-stamping errors) - one row per
--- (file, flag) with a human-readable detail. Thresholds: qa_thresholds. A timed word has both times.
--- Everything here reads the per-file aggregates the ingest computed (files: n_words, n_timed_words,
+-- (file, flag) with a human-readable detail.
+--
+-- columns of qa_timestamping: as in qa_findings
+--
+-- Thresholds: qa_thresholds. A timed word has both times. Everything here reads the per-file aggregates the ingest computed (files: n_words, n_timed_words,
 -- n_vad_segments, first_word_start_s, last_word_end_s, last_vad_end_s), never the word or VAD rows.
 -- Files: qa_scope_files (see 05_qa_scope.sql).
 --

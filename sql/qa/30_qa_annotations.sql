@@ -1,6 +1,9 @@
 -- qa_annotations: findings of known limitation 2 (moment-of-interest time noise) - one row per
--- (file, flag); the detail counts the offending annotations and shows the first. Thresholds: qa_thresholds.
--- Files: qa_scope_files (see 05_qa_scope.sql); their partners are in scope too.
+-- (file, flag); the detail counts the offending annotations and shows the first.
+--
+-- columns of qa_annotations: as in qa_findings
+--
+-- Thresholds: qa_thresholds. Files: qa_scope_files (see 05_qa_scope.sql); their partners are in scope too.
 --
 --   annotation_zero_length        end_ts = start_ts.
 --   annotation_negative_length    end_ts < start_ts.

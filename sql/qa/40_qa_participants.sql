@@ -1,5 +1,9 @@
 -- qa_participants: findings of known limitation 3 (wrong participant ids) and of the metadata joins -
--- one row per (file, flag). "Listed" files are the ingested ones plus filelist.csv (when the lake has it),
+-- one row per (file, flag).
+--
+-- columns of qa_participants: as in qa_findings
+--
+-- "Listed" files are the ingested ones plus filelist.csv (when the lake has it),
 -- so a partner or a second split that was not ingested still counts. Files: qa_scope_files and
 -- qa_scope_filelist (see 05_qa_scope.sql); every file of their interactions and participant stems is in
 -- scope too. The participants table is read whole (a change to it recomputes every file).

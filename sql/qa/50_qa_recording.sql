@@ -1,5 +1,9 @@
 -- qa_recording: findings of known limitation 5 (recording quality varies by vendor/site) and of the
--- documented broken bundles - one row per (file, flag). Thresholds: qa_thresholds. A partner is another
+-- documented broken bundles - one row per (file, flag).
+--
+-- columns of qa_recording: as in qa_findings
+--
+-- Thresholds: qa_thresholds. A partner is another
 -- file id with the same interaction key (any label/split). Files: qa_scope_files (see 05_qa_scope.sql);
 -- their partners are in scope too. Frame statistics come from files (computed at ingest): never frames.
 --

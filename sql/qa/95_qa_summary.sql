@@ -1,9 +1,16 @@
 -- qa_summary: QA counts by vendor, label and split - one row per (vendor_id, label, split, flag) with at
 -- least one flagged file, plus one row per (vendor_id, label, split) with flag = 'qa_pass' counting the
 -- files that pass (no error and no warning).
---   files_flagged: files with the flag (or passing, for 'qa_pass'); files: files in the group;
---   share: files_flagged / files; severity and limitation: from qa_flag_definitions.
 -- `silake qa --lake ROOT` prints this view.
+--
+-- columns of qa_summary:
+--   vendor_id, label, split: as in files
+--   flag: the QA flag, or 'qa_pass' for the row of the files that pass
+--   severity: the flag's severity (qa_flag_definitions); null for 'qa_pass'
+--   limitation: the known limitation the flag maps to (qa_flag_definitions); null for 'qa_pass'
+--   files_flagged: the group's files with the flag (passing, for 'qa_pass')
+--   files: the files in the group
+--   share: files_flagged / files, rounded to 3 decimals
 
 CREATE OR REPLACE VIEW qa_summary AS
 WITH per_file AS MATERIALIZED (  -- file_qa once: its flags list feeds the per-flag counts
