@@ -20,6 +20,7 @@ import pyarrow as pa
 import yaml
 
 from silake.schemas.catalogue import FEATURES
+from silake.schemas.export_manifest import ExportManifest, ParquetManifest, WebDatasetManifest
 
 #: A json member larger than this is copied without being parsed; the card then declares no features.
 JSON_TYPES_MAX_BYTES = 64 << 20
@@ -116,11 +117,11 @@ def _yaml(header: dict[str, Any], body: str) -> str:
     return f"---\n{text}---\n\n{body}"
 
 
-def _splits(manifest: dict[str, Any]) -> list[tuple[str, str, int]]:
+def _splits(manifest: ExportManifest) -> list[tuple[str, str, int]]:
     """(label, split, samples) in the export, ordered."""
     counts: dict[tuple[str, str], int] = {}
-    for s in manifest["samples"]:
-        counts[(s["label"], s["split"])] = counts.get((s["label"], s["split"]), 0) + 1
+    for s in manifest.samples:
+        counts[(s.label, s.split)] = counts.get((s.label, s.split), 0) + 1
     return sorted(((lb, sp, n) for (lb, sp), n in counts.items()), key=lambda t: (t[0], SPLIT_ORDER.get(t[1], 9), t[1]))
 
 
@@ -130,18 +131,18 @@ def _split_table(rows: list[tuple[str, str, int]]) -> str:
     return "\n".join(lines)
 
 
-def _provenance(manifest: dict[str, Any]) -> str:
-    lake = manifest["lake"]
-    return (f"Exported by silake {manifest['silake_version']} from the lake `{lake['uri']}` at snapshot "
-            f"{lake['snapshot']}, with the predicate\n\n```sql\n{manifest['predicate']}\n```\n\n"
+def _provenance(manifest: ExportManifest) -> str:
+    lake = manifest.lake
+    return (f"Exported by silake {manifest.silake_version} from the lake `{lake.uri}` at snapshot "
+            f"{lake.snapshot}, with the predicate\n\n```sql\n{manifest.predicate}\n```\n\n"
             "`manifest.json` lists every sample's source shard, byte offsets and sha256; the same predicate at "
             "the same snapshot gives the same bytes.")
 
 
-def webdataset_card(manifest: dict[str, Any], json_types: JsonTypes) -> str:
+def webdataset_card(manifest: WebDatasetManifest, json_types: JsonTypes) -> str:
     """README.md of a WebDataset export."""
     rows = _splits(manifest)
-    members = manifest["options"]["members"]
+    members = manifest.options.members
     labels = sorted({lb for lb, _, _ in rows})
     splits = sorted({sp for _, sp, _ in rows}, key=lambda sp: (SPLIT_ORDER.get(sp, 9), sp))
 
@@ -160,7 +161,7 @@ def webdataset_card(manifest: dict[str, Any], json_types: JsonTypes) -> str:
         features = [{"name": m, **types[m]} for m in members]  # type: ignore[dict-item]
         features += [{"name": "__key__", "dtype": "string"}, {"name": "__url__", "dtype": "string"}]
         header["dataset_info"] = [{"config_name": c["config_name"], "features": features} for c in configs]
-    first = manifest["shards"][0]["name"]  # data/<label>/<split>-00000-of-NNNNN.tar
+    first = manifest.shards[0].name  # data/<label>/<split>-00000-of-NNNNN.tar
     stem, count = first.rsplit("-00000-of-", 1)
     brace = f"{stem}-{{00000..{int(count[:5]) - 1:05d}}}-of-{count}"
     note = "" if declared else (f"\n\n**No column types are declared** ({json_types.problem}): `datasets` infers "
@@ -194,7 +195,7 @@ wav and mp4 load as raw bytes (no torch needed); npz as a dict of nested lists s
     return _yaml(header, body)
 
 
-def parquet_card(manifest: dict[str, Any], schemas: dict[str, pa.Schema]) -> str:
+def parquet_card(manifest: ParquetManifest, schemas: dict[str, pa.Schema]) -> str:
     """README.md of a Parquet export: one config per table, splits by the release's split."""
     rows = _splits(manifest)
     splits = sorted({sp for _, sp, _ in rows}, key=lambda sp: (SPLIT_ORDER.get(sp, 9), sp))
@@ -205,7 +206,7 @@ def parquet_card(manifest: dict[str, Any], schemas: dict[str, pa.Schema]) -> str
                for t in order]
     header = {"pretty_name": "Seamless Interaction subset (silake export, Parquet)",
               "tags": ["parquet", "seamless-interaction", "silake"], "configs": configs}
-    counts = manifest["counts"]["rows"]
+    counts = manifest.counts.rows
     table_lines = "\n".join(f"| `{t}` | {counts.get(t, 0):,} |" for t in order)
     body = f"""# Seamless Interaction subset (Parquet)
 

@@ -19,26 +19,27 @@ def _human(n: float) -> str:
 
 
 def format_result(r: ExportResult) -> str:
-    c = r.manifest["counts"]
-    if r.kind == "webdataset":
+    m = r.model
+    if m.kind == "webdataset":
+        c = m.counts
         lines = [
-            f"exported {r.samples} samples ({c['members']} members, {_human(r.payload_bytes)}) from "
-            f"{c['source_shards']} source shards into {r.files} WebDataset shards at {r.out}",
-            f"  {c['interactions']} interactions ({c['interactions_across_shards']} across shards); "
+            f"exported {r.samples} samples ({c.members} members, {_human(r.payload_bytes)}) from "
+            f"{c.source_shards} source shards into {r.files} WebDataset shards at {r.out}",
+            f"  {c.interactions} interactions ({c.interactions_across_shards} across shards); "
             f"{_human(r.bytes)} written, {_human(r.bytes_fetched)} fetched from the sources, "
             f"{r.seconds:.2f} s ({_human(r.throughput)}/s)",
         ]
-        if c["members_absent"]:
-            absent = ", ".join(f"{k}: {v}" for k, v in c["members_absent"].items())
+        if c.members_absent:
+            absent = ", ".join(f"{k}: {v}" for k, v in c.members_absent.items())
             lines.append(f"  members absent in the source (not exported): {absent}")
-        if c["samples_without_members"]:
-            lines.append(f"  {c['samples_without_members']} selected files have none of the requested "
+        if c.samples_without_members:
+            lines.append(f"  {c.samples_without_members} selected files have none of the requested "
                          "members (left out; listed in the manifest)")
     else:
-        rows = ", ".join(f"{k} {v}" for k, v in c["rows"].items())
+        rows = ", ".join(f"{k} {v}" for k, v in m.counts.rows.items())
         lines = [f"exported {r.samples} files as Parquet ({r.files} files, {_human(r.bytes)}) at {r.out} "
                  f"in {r.seconds:.2f} s", f"  rows: {rows}"]
-    lines.append(f"  manifest: {r.out.rstrip('/')}/manifest.json (lake snapshot {r.manifest['lake']['snapshot']})")
+    lines.append(f"  manifest: {r.out.rstrip('/')}/manifest.json (lake snapshot {m.lake.snapshot})")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import duckdb
@@ -20,7 +21,7 @@ import duckdb
 from silake import tempfiles
 from silake.export.card import JsonTypes, parquet_card, webdataset_card
 from silake.export.errors import BadInput, CopyFailed, EmptySelection
-from silake.export.manifest import manifest_bytes, parquet_manifest, webdataset_manifest
+from silake.export.manifest import manifest_bytes, manifest_json, parquet_manifest, webdataset_manifest
 from silake.export.output import CARD, MANIFEST, OutputTarget
 from silake.export.parquet_export import export_schema, export_tables
 from silake.export.plan import parse_members, plan_shards, samples_without_members
@@ -29,6 +30,7 @@ from silake.export.selection import Selection, parse_predicate, select_files
 from silake.export.webdataset import DEFAULT_JOBS, ByteProgress, export_shards
 from silake.lake.catalog import LakeError
 from silake.query.connection import connect, current_snapshot, open_lake
+from silake.schemas.export_manifest import ExportManifest
 
 FORMATS = ("webdataset", "parquet")
 DEFAULT_SHARD_SIZE = 1_000_000_000
@@ -46,7 +48,12 @@ class ExportResult:
     payload_bytes: int  # member bytes copied (webdataset); == bytes for parquet
     bytes_fetched: int  # bytes read from the source shards (webdataset)
     seconds: float
-    manifest: dict[str, Any]
+    model: ExportManifest  # manifest.json, typed
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """manifest.json as parsed JSON."""
+        return manifest_json(self.model)
 
     @property
     def throughput(self) -> float:
@@ -133,10 +140,9 @@ def _webdataset(selection: Selection, target: OutputTarget, members: tuple[str, 
             json_types.merge(r.json_types)
         target.publish_bytes(webdataset_card(manifest, json_types).encode(), CARD)
         target.publish_bytes(manifest_bytes(manifest), MANIFEST)
-    counts = manifest["counts"]
-    return ExportResult(target.uri, "webdataset", counts["samples"], counts["shards"], counts["bytes"],
-                        counts["payload_bytes"], sum(r.bytes_fetched for r in results),
-                        time.perf_counter() - started, manifest)
+    c = manifest.counts
+    return ExportResult(target.uri, "webdataset", c.samples, c.shards, c.bytes, c.payload_bytes,
+                        sum(r.bytes_fetched for r in results), time.perf_counter() - started, manifest)
 
 
 def _parquet(con: duckdb.DuckDBPyConnection, selection: Selection, target: OutputTarget,
@@ -148,6 +154,6 @@ def _parquet(con: duckdb.DuckDBPyConnection, selection: Selection, target: Outpu
         manifest = parquet_manifest(selection, part_size, tables)
         target.publish_bytes(parquet_card(manifest, {t: export_schema(t) for t in tables}).encode(), CARD)
         target.publish_bytes(manifest_bytes(manifest), MANIFEST)
-    counts = manifest["counts"]
-    return ExportResult(target.uri, "parquet", counts["samples"], counts["files"], counts["bytes"],
-                        counts["bytes"], 0, time.perf_counter() - started, manifest)
+    c = manifest.counts
+    return ExportResult(target.uri, "parquet", c.samples, c.files, c.bytes, c.bytes, 0,
+                        time.perf_counter() - started, manifest)
