@@ -5,8 +5,8 @@ The predicate is parsed as a single SQL expression (`duckdb.SQLExpression`: no s
 conversion message is raised verbatim as `BadPredicate`.
 
 A file id selected twice (the release lists some under two labels/splits: QA flag `duplicate_file_id`) is
-exported once: the first copy by (label, split, shard_uri, sample_index), as the SQL layer's
-`canonical_files` picks it; the others are reported in the manifest.
+exported once: the first selected copy by the SQL layer's `file_copy_order` (the order `canonical_files`
+picks by); the others are reported in the manifest.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from silake.export.errors import BadInput, BadPredicate
 from silake.lake.sqltext import quote as sql_identifier
 from silake.schemas.release import MEMBER_EXTENSIONS
 
+#: The SQL layer's order of the copies of one file id (sql/analytics/00_canonical_files.sql).
+COPY_ORDER = "file_copy_order(label, split, shard_uri, sample_index)"
 #: Columns joined on between `files` and `file_qa`.
 JOIN_KEYS: tuple[str, ...] = ("file_id", "label", "split")
 _NONDETERMINISTIC = re.compile(r"\b(random|uuid|gen_random_uuid|now|current_timestamp|current_time|"
@@ -144,7 +146,7 @@ def select_files(con: duckdb.DuckDBPyConnection, predicate: str, lake: str = "",
     try:
         con.sql(full_sql).filter(expr)  # bind against every column (the binder's candidates name them all)
         rel = con.sql(run_sql).filter(expr).select(*(duckdb.ColumnExpression(c) for c in _SELECT_COLUMNS))
-        rows = rel.order("file_id, label, split, shard_uri, sample_index").fetchall()
+        rows = rel.order(f"file_id, {COPY_ORDER}").fetchall()
     except duckdb.Error as exc:
         raise BadPredicate(f"invalid predicate {predicate!r}: {exc}") from exc
     files_in_lake = int(con.execute("SELECT count(*) FROM files").fetchone()[0])  # type: ignore[index]
