@@ -16,21 +16,21 @@ import sys
 import uuid
 from argparse import Namespace
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from silake import signals, tempfiles
 from silake.commit_loop import CommitLoop
 from silake.lake import lease
 from silake.lake.catalog import Lake, LakeError, locate_lake
-from silake.lake.commit import CommitRecord, committed_versions
+from silake.lake.commit import committed_versions
 from silake.lake.committer import Committer
 from silake.lake.maintenance import maybe_compact
 from silake.lake.release_tables import commit_release_tables
 from silake.lake.session import CatalogWriter, first_line
 from silake.lake.storage import LakeStorage
-from silake.metadata.load import load_metadata
-from silake.plan import IngestPlan, discover, plan_ingest
+from silake.metadata.load import MetadataLoad, load_metadata
+from silake.plan import IngestPlan, Sources, discover, plan_ingest
 from silake.schemas.release import METADATA_FILES
 from silake.settings import current
 from silake.shard_job import IngestContext
@@ -51,31 +51,32 @@ def is_local(runner: str) -> bool:
     return runner in LOCAL_RUNNERS or runner == DASK_RUNNER or runner.lower() in BEAM_LOCAL_RUNNERS
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSummary:
-    """What a run did, computed from the shards it committed."""
+    """What a run did: computed once, by the launcher at the end of the run (`of`), from the commit records
+    of the shards this run committed (its `ingest_shards` rows) and what the launcher did before them."""
 
     run_id: str
     lake: str
     shards_total: int
     shards_skipped: int
-    shards_processed: int = 0
-    shards_failed: list[str] = field(default_factory=list)
-    shards_truncated: list[str] = field(default_factory=list)
-    samples_seen: int = 0
-    files: int = 0
-    frames: int = 0
-    quarantined_samples: int = 0
-    bytes_fetched: int = 0
-    shard_bytes: int = 0
-    unbalanced_shards: list[str] = field(default_factory=list)  # samples seen != files + quarantined
-    metadata_rejected_rows: int = 0
-    metadata_tables_written: list[str] = field(default_factory=list)
-    metadata_missing: list[str] = field(default_factory=list)  # CSVs not found next to the sources
-    shards_recovered: int = 0  # staged by a killed run and committed by this one
-    snapshots: list[int] = field(default_factory=list)
-    compacted: dict[str, tuple[int, int]] = field(default_factory=dict)
-    mode: str = ""  # how the shards ran: in-process, processes (N), DataflowRunner, ...
+    shards_processed: int
+    shards_failed: tuple[str, ...]
+    shards_truncated: tuple[str, ...]
+    samples_seen: int
+    files: int
+    frames: int
+    quarantined_samples: int
+    bytes_fetched: int
+    shard_bytes: int
+    unbalanced_shards: tuple[str, ...]  # samples seen != files + quarantined
+    metadata_rejected_rows: int
+    metadata_tables_written: tuple[str, ...]
+    metadata_missing: tuple[str, ...]  # CSVs not found next to the sources
+    shards_recovered: int  # staged by a killed run and committed by this one
+    snapshots: tuple[int, ...]
+    compacted: dict[str, tuple[int, int]]
+    mode: str  # how the shards ran: in-process, processes (N), DataflowRunner, ...
 
     @property
     def balanced(self) -> bool:
@@ -85,20 +86,28 @@ class RunSummary:
     def shards_left(self) -> int:
         return self.shards_total - self.shards_skipped - self.shards_processed
 
-    def add(self, c: CommitRecord) -> None:
-        self.shards_processed += 1
-        if c.status == "failed":
-            self.shards_failed.append(c.shard_uri)
-        elif c.status == "truncated":
-            self.shards_truncated.append(c.shard_uri)
-        self.samples_seen += c.samples_seen
-        self.files += c.files_rows
-        self.frames += c.table_rows.get("frames", 0)
-        self.quarantined_samples += c.quarantined_samples
-        self.bytes_fetched += c.bytes_fetched
-        self.shard_bytes += c.size
-        if not c.balanced:
-            self.unbalanced_shards.append(c.shard_uri)
+    @classmethod
+    def of(cls, run_id: str, lake: str, found: Sources, plan: IngestPlan, committer: Committer, *,
+           recovered: int, meta: MetadataLoad, tables_written: Sequence[str],
+           compacted: dict[str, tuple[int, int]], mode: str) -> RunSummary:
+        commits = sorted(committer.committed, key=lambda c: c.shard_uri)
+        return cls(
+            run_id=run_id, lake=lake, shards_total=len(found.shards), shards_skipped=plan.skipped,
+            shards_processed=len(commits),
+            shards_failed=tuple(c.shard_uri for c in commits if c.status == "failed"),
+            shards_truncated=tuple(c.shard_uri for c in commits if c.status == "truncated"),
+            samples_seen=sum(c.samples_seen for c in commits),
+            files=sum(c.files_rows for c in commits),
+            frames=sum(c.table_rows.get("frames", 0) for c in commits),
+            quarantined_samples=sum(c.quarantined_samples for c in commits),
+            bytes_fetched=sum(c.bytes_fetched for c in commits),
+            shard_bytes=sum(c.size for c in commits),
+            unbalanced_shards=tuple(c.shard_uri for c in commits if not c.balanced),
+            metadata_rejected_rows=meta.rejected_rows,
+            metadata_tables_written=tuple(tables_written),
+            metadata_missing=tuple(f for n, f in METADATA_FILES.items() if n not in found.metadata_uris),
+            shards_recovered=recovered, snapshots=tuple(committer.snapshots), compacted=compacted, mode=mode,
+        )
 
 
 class IngestInterrupted(Exception):
@@ -131,8 +140,10 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     """Run one ingest; returns the run summary and the Beam metric totals (empty without Beam).
 
     Local runs always wait. A remote run (Dataflow) returns right after submission unless `wait`; its last
-    step then commits and releases the lease. Raises IngestInterrupted on Ctrl-C / SIGTERM.
+    step then commits and releases the lease. Raises IngestInterrupted on Ctrl-C / SIGTERM. The settings
+    are resolved once, here: the workers get what they need of them in the IngestContext.
     """
+    settings = current()
     found = discover(sources, metadata=metadata)  # the sources are listed before the lake is touched
     tempfiles.sweep()  # what killed runs on this host left in the temp dir
     target = locate_lake(lake, catalog, must_exist=False)
@@ -142,45 +153,41 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     held = lease.acquire(storage, run_id, lease.DETACHED_TTL if detached else None)
     handed_over = False
     totals: dict[str, int] = {}
-    summary = RunSummary(run_id, target.root, len(found.shards), 0)
+    compacted: dict[str, tuple[int, int]] = {}
+    mode = ""
+    interrupted: BaseException | None = None
     try:
         with CatalogWriter(target) as writer, lease.Heartbeat(storage, held, enabled=not detached):
             writer.fence_with(held)
             committer = Committer(writer, run_id, check=lambda: lease.verify(storage, held))
-            summary.shards_recovered, _ = committer.recover()
-            summary.metadata_missing = [f for n, f in METADATA_FILES.items() if n not in found.metadata_uris]
+            recovered, _ = committer.recover()
             meta = load_metadata(found.metadata_uris)
-            summary.metadata_rejected_rows = meta.rejected_rows
-            summary.metadata_tables_written = commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(),
-                                                                    run_id=run_id)
+            written = commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(), run_id=run_id)
             assert writer.con is not None
             plan = plan_ingest(found.shards, committed_versions(writer.con), full_refresh=full_refresh)
-            summary.shards_skipped = plan.skipped
             if not plan.todo and is_local(runner):  # nothing to do; a remote launch still submits a (tiny) job
-                summary.compacted = finalize(writer, committer)
-                summary.snapshots = committer.snapshots
-                return summary, totals
-            writer.claim()  # from here on, a run that held the lake before cannot commit
-            ctx = IngestContext(target.root, run_id, meta.index, lease=held)
-            interrupted: BaseException | None = None
-            with CommitLoop(committer, len(plan.todo), progress=progress and is_local(runner),
-                            interval=current().commit_interval) as loop:
-                try:
-                    handed_over, totals = _run_shards(plan, ctx, target, runner, workers, wait, beam_args, summary,
-                                                      dask_scheduler)
-                except BaseException as exc:
-                    interrupted = signals.as_interruption(exc)
-                    if interrupted is None:
-                        raise
-            if handed_over:
-                log.info("submitted run %s to %s; not waiting", run_id, runner)
-                return summary, totals
-            if loop.error is not None and interrupted is None:
-                raise loop.error
-            summary.compacted = finalize(writer, committer, interrupted=interrupted is not None)
-            summary.snapshots = committer.snapshots
-            for record in sorted(committer.committed, key=lambda r: r.shard_uri):
-                summary.add(record)
+                compacted = finalize(writer, committer)
+            else:
+                writer.claim()  # from here on, a run that held the lake before cannot commit
+                ctx = IngestContext(target.root, run_id, meta.index, caps=settings.caps(),
+                                    reads=settings.read_limits(), access=settings.source_access(), lease=held)
+                with CommitLoop(committer, len(plan.todo), progress=progress and is_local(runner),
+                                interval=settings.commit_interval) as loop:
+                    try:
+                        handed_over, totals, mode = _run_shards(plan, ctx, target, runner, workers, wait, beam_args,
+                                                                dask_scheduler)
+                    except BaseException as exc:
+                        interrupted = signals.as_interruption(exc)
+                        if interrupted is None:
+                            raise
+                if handed_over:
+                    log.info("submitted run %s to %s; not waiting", run_id, runner)
+                else:
+                    if loop.error is not None and interrupted is None:
+                        raise loop.error
+                    compacted = finalize(writer, committer, interrupted=interrupted is not None)
+            summary = RunSummary.of(run_id, target.root, found, plan, committer, recovered=recovered, meta=meta,
+                                    tables_written=written, compacted=compacted, mode=mode)
             if interrupted is not None:
                 raise IngestInterrupted(summary, interrupted)
     except Exception as exc:
@@ -205,25 +212,23 @@ def _raise_if_lost(storage: LakeStorage, held: lease.Lease, exc: BaseException) 
 
 
 def _run_shards(plan: IngestPlan, ctx: IngestContext, target: Lake, runner: str, workers: int | None, wait: bool,
-                beam_args: Sequence[str], summary: RunSummary, dask_scheduler: str | None = None
-                ) -> tuple[bool, dict[str, int]]:
-    """Stage every shard of the plan on the runner; (handed over to a job that commits itself, metrics)."""
+                beam_args: Sequence[str], dask_scheduler: str | None = None) -> tuple[bool, dict[str, int], str]:
+    """Stage every shard of the plan on the runner; (handed over to a job that commits itself, metrics, how
+    the shards ran)."""
     if runner == DASK_RUNNER:
         from silake.dask_run import run_shards_on_dask
 
-        summary.mode = run_shards_on_dask(plan.todo, ctx, dask_scheduler, workers)
-        return False, {}
+        return False, {}, run_shards_on_dask(plan.todo, ctx, dask_scheduler, workers)
     if runner in LOCAL_RUNNERS:
         from silake.local_run import choose, run_shards
 
         mode, n = choose(len(plan.todo), workers, LOCAL_RUNNERS[runner])
-        summary.mode = mode if n == 1 else f"{mode} ({n})"
         run_shards(plan.todo, ctx, mode, n)
-        return False, {}
+        return False, {}, mode if n == 1 else f"{mode} ({n})"
     from silake.pipelines.ingest import run_beam  # Beam only for a Beam runner
 
-    summary.mode = runner
-    return run_beam(plan, ctx, target, runner=runner, workers=workers, wait=wait, beam_args=beam_args)
+    handed_over, totals = run_beam(plan, ctx, target, runner=runner, workers=workers, wait=wait, beam_args=beam_args)
+    return handed_over, totals, runner
 
 
 def format_summary(summary: RunSummary, totals: dict[str, int]) -> str:

@@ -8,20 +8,50 @@
 | `SILAKE_CACHE_DIR` | `~/.cache/silake` | downloaded copies of remote SQLite catalogs |
 | `SILAKE_DUCKDB_EXTENSION_DIR` | `~/.duckdb/extensions` | where the pip-packaged DuckDB extensions are installed |
 | `SILAKE_COMMIT_INTERVAL` | 1.0 | seconds between two looks at what the workers staged |
+| `SILAKE_DASK_SCHEDULER` | - | the Dask scheduler of `--runner dask` when `--dask-scheduler` is not given |
+| `SILAKE_LEASE_TTL` | 120 | seconds a run's lease lives without a heartbeat |
 | `SILAKE_HF_ENDPOINT` | `HF_ENDPOINT`, else https://huggingface.co | the Hugging Face Hub for `hf://` sources |
 | `SILAKE_S3_ANON` | false | read `s3://` sources anonymously (public buckets) |
 | `SILAKE_RETRY_ATTEMPTS` | 6 | tries of a remote read before it fails (transient errors only) |
 | `SILAKE_RETRY_INITIAL_WAIT` | 0.5 | seconds before the first retry (then doubling) |
 | `SILAKE_RETRY_MAX_WAIT` | 20.0 | longest wait between retries |
+| `SILAKE_MAX_FRAMES` | 108000 (1 h at 30 fps) | frames of one sample; unless set, the npz byte caps follow it |
+| `SILAKE_MAX_NPZ_BYTES` | from max frames (~0.5 GB) | a sample's npz member as stored |
+| `SILAKE_MAX_ENTRY_BYTES` | from max frames | one inflated npz entry |
+| `SILAKE_MAX_INFLATED_BYTES` | from max frames | all inflated npz entries of one sample |
+| `SILAKE_MAX_JSON_BYTES` | 64 MiB | a sample's json member |
+| `SILAKE_MAX_NPY_HEADER_BYTES` | 64 KiB | one .npy header |
+| `SILAKE_MAX_MP4_BOXES` | 4096 | box headers walked at one level of an mp4 |
+| `SILAKE_MAX_TAR_MEMBER_BYTES` | 8 GiB | a tar member claiming more is corrupt |
+| `SILAKE_MAX_TAR_EXTENDED_HEADER_BYTES` | 1 MiB | a long-name or pax header payload |
+| `SILAKE_READ_WINDOW` | 64 KiB | bytes a shard read fetches past what was asked |
+| `SILAKE_READ_CACHE_WINDOWS` | 32 | read windows a shard reader keeps |
+| `SILAKE_PREFETCH_SAMPLES` | 2 | samples fetched ahead of decoding |
+| `SILAKE_WRITE_BEHIND_BATCHES` | 16 | record batches queued for the Parquet writer |
 | `SILAKE_FAILPOINTS` | - | tests only: kill the process at named points (`silake.failpoints`) |
 
-Read where they are used, at that moment (`current()`), so a test or a notebook can change them on the fly.
+The limits' defaults are declared in `silake.schemas.limits` (the retries' in `silake.sources.retry`); a
+variable left unset means that default. An ingest run resolves its settings once, in the launcher, and
+hands the workers what they need (limits, retries, source access) in its IngestContext: workers, wherever
+they run, never read them from the environment. Everything else reads `current()` where it is used.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+import dataclasses
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from silake.schemas.limits import Caps, ReadLimits
+    from silake.sources.filesystems import SourceAccess
+    from silake.sources.retry import RetryPolicy
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 class Settings(BaseSettings):
@@ -35,15 +65,67 @@ class Settings(BaseSettings):
     cache_dir: str | None = Field(None, description="cache of downloaded remote SQLite catalogs")
     duckdb_extension_dir: str | None = Field(None, description="DuckDB extension directory")
     commit_interval: float = Field(1.0, gt=0, description="seconds between looks at the staged shards")
-    hf_endpoint: str | None = Field(None, description="Hugging Face Hub endpoint for hf:// sources")
+    hf_endpoint: str | None = Field(None, validation_alias=AliasChoices("SILAKE_HF_ENDPOINT", "HF_ENDPOINT"),
+                                    description="Hugging Face Hub endpoint for hf:// sources")
     s3_anon: bool = Field(False, description="anonymous s3:// reads")
-    retry_attempts: int = Field(6, ge=1, description="tries of a remote read")
-    retry_initial_wait: float = Field(0.5, ge=0, description="seconds before the first retry")
-    retry_max_wait: float = Field(20.0, ge=0, description="longest wait between retries")
     dask_scheduler: str | None = Field(None, description="the Dask scheduler of --runner dask")
     lease_ttl: float = Field(120.0, gt=0, description="seconds a run's lease lives without a heartbeat "
                              "(renewed every ttl/4; a stale lease is taken over by the next run)")
     failpoints: str = Field("", description="tests only: SIGKILL, pause or sleep at named points")
+
+    # Overrides of silake.sources.retry.RetryPolicy (SILAKE_RETRY_<FIELD>); unset: its default.
+    retry_attempts: int | None = Field(None, ge=1, description="tries of a remote read")
+    retry_initial_wait: float | None = Field(None, ge=0, description="seconds before the first retry")
+    retry_max_wait: float | None = Field(None, ge=0, description="longest wait between retries")
+
+    # Overrides of silake.schemas.limits.Caps (SILAKE_<FIELD>); unset: its default.
+    max_frames: int | None = Field(None, gt=0, description="frames of one sample")
+    max_npz_bytes: int | None = Field(None, gt=0, description="a sample's npz member as stored")
+    max_entry_bytes: int | None = Field(None, gt=0, description="one inflated npz entry")
+    max_inflated_bytes: int | None = Field(None, gt=0, description="all inflated npz entries of a sample")
+    max_json_bytes: int | None = Field(None, gt=0, description="a sample's json member")
+    max_npy_header_bytes: int | None = Field(None, gt=0, description="one .npy header")
+    max_mp4_boxes: int | None = Field(None, gt=0, description="box headers at one level of an mp4")
+
+    # Overrides of silake.schemas.limits.ReadLimits (SILAKE_<FIELD>); unset: its default.
+    max_tar_member_bytes: int | None = Field(None, gt=0, description="a tar member's claimed size")
+    max_tar_extended_header_bytes: int | None = Field(None, gt=0, description="a long-name or pax payload")
+    read_window: int | None = Field(None, ge=0, description="bytes read past what a shard read asks for")
+    read_cache_windows: int | None = Field(None, gt=0, description="read windows a shard reader keeps")
+    prefetch_samples: int | None = Field(None, gt=0, description="samples fetched ahead of decoding")
+    write_behind_batches: int | None = Field(None, gt=0, description="batches queued for the Parquet writer")
+
+    def caps(self) -> Caps:
+        """The sample caps: the defaults (scaled to SILAKE_MAX_FRAMES when set) with the variables set."""
+        from silake.schemas.limits import Caps
+
+        return _overridden(Caps() if self.max_frames is None else Caps.for_frames(self.max_frames), self)
+
+    def read_limits(self) -> ReadLimits:
+        from silake.schemas.limits import ReadLimits
+
+        return _overridden(ReadLimits(), self)
+
+    def retry_policy(self) -> RetryPolicy:
+        from silake.sources.retry import RetryPolicy
+
+        return _overridden(RetryPolicy(), self, prefix="retry_")
+
+    def source_access(self) -> SourceAccess:
+        from silake.sources.filesystems import DEFAULT_HF_ENDPOINT, SourceAccess
+
+        return SourceAccess(s3_anon=self.s3_anon, hf_endpoint=(self.hf_endpoint or DEFAULT_HF_ENDPOINT).rstrip("/"),
+                            retry=self.retry_policy())
+
+
+def _overridden(base: T, settings: Settings, prefix: str = "") -> T:
+    """`base` (a dataclass) with each field whose variable, SILAKE_<prefix><FIELD>, is set."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(base):
+        value = getattr(settings, prefix + f.name)
+        if value is not None:
+            changes[f.name] = value
+    return dataclasses.replace(base, **changes) if changes else base
 
 
 def current() -> Settings:

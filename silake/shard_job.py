@@ -12,27 +12,29 @@ import contextlib
 import logging
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
 from silake import failpoints, tempfiles
-from silake.decode.caps import Caps
 from silake.decode.errors import Reject
-from silake.decode.sample import decode_sample
+from silake.decode.sample import DecodedSample, decode_sample
 from silake.lake.commit import CommitRecord
 from silake.lake.lease import Lease
-from silake.lake.quarantine import quarantine_row
 from silake.lake.shard_writer import ShardWriter
 from silake.lake.staging import Claim, ShardManifest, new_attempt, write_claim, write_manifest
 from silake.lake.storage import LakeStorage
 from silake.metadata.join import MetadataIndex
 from silake.overlap import WriteBehind, prefetched
 from silake.schemas.ids import parse_file_id
+from silake.schemas.limits import DEFAULT_CAPS, DEFAULT_READ_LIMITS, Caps, ReadLimits
 from silake.schemas.release import nominal_fps
-from silake.schemas.tables import FILES, QUARANTINE, SHARD_TABLES
+from silake.schemas.rows import FilesRow, QuarantineRow, record_batch
+from silake.schemas.tables import SHARD_TABLES
+from silake.sources.filesystems import SourceAccess
 from silake.sources.reader import RangeReader, open_range_reader
 from silake.sources.shards import ShardRef
 from silake.tario.members import Problem, RawSample, TarMember
@@ -43,10 +45,6 @@ log = logging.getLogger(__name__)
 
 #: Problem codes of tar damage (a sample cut by it carries one of them).
 DAMAGE_CODES = frozenset({"truncated", "corrupt_tar"})
-#: Samples fetched ahead of decoding (json and npz bytes), and batches queued behind it for the writer:
-#: enough to overlap, bounded so memory stays at a few samples.
-PREFETCH_SAMPLES = 2
-WRITE_BEHIND_BATCHES = 16
 #: Set to stop every shard running in a thread of this process at its next sample (a run interrupted).
 cancel_all = threading.Event()
 
@@ -57,12 +55,15 @@ class Cancelled(BaseException):
 
 @dataclass(frozen=True)
 class IngestContext:
-    """What every shard of a run shares."""
+    """What every shard of a run shares. The launcher resolves the settings into it once (`silake.ingest`);
+    workers take their limits and source access from it, never from the environment."""
 
     lake_root: str
     run_id: str
     metadata: MetadataIndex = field(default_factory=MetadataIndex)
-    caps: Caps = field(default_factory=Caps)
+    caps: Caps = DEFAULT_CAPS
+    reads: ReadLimits = DEFAULT_READ_LIMITS
+    access: SourceAccess = field(default_factory=SourceAccess)
     lease: Lease | None = None  # the run's lease: a step that commits (FinalizeRun) is fenced by it
 
 
@@ -83,22 +84,47 @@ class ShardReport:
 
 
 def _quarantine_row(ctx: IngestContext, shard: ShardRef, scope: str, problem: Problem,
-                    sample_index: int | None = None, file_id: str | None = None) -> dict:
-    return quarantine_row(shard.uri, scope, problem, run_id=ctx.run_id, sample_index=sample_index,
-                          file_id=file_id)
+                    sample_index: int | None = None, file_id: str | None = None) -> QuarantineRow:
+    return QuarantineRow(shard_uri=shard.uri, scope=scope, sample_index=sample_index,
+                         member_name=problem.member_name, file_id=file_id, reason_code=problem.code,
+                         reason=problem.reason, run_id=ctx.run_id)
 
 
-def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded) -> dict:
-    return {
-        **decoded.keys._asdict(),
-        "batch_idx": shard.batch_idx,
-        "archive_idx": shard.archive_idx,
-        "shard_uri": shard.uri,
-        "sample_index": raw.index,
-        **decoded.facts,
-        **ctx.metadata.columns_for(decoded.keys),
-        "run_id": ctx.run_id,
-    }
+def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded: DecodedSample) -> FilesRow:
+    """The sample's `files` row: its keys, where it was read, what decoding found, the metadata joined."""
+    k = decoded.keys
+    f: Mapping[str, Any] = decoded.facts
+    m: Mapping[str, Any] = ctx.metadata.columns_for(k)
+    return FilesRow(
+        file_id=k.file_id, vendor_id=k.vendor_id, session_id=k.session_id, prompt_hash=k.prompt_hash,
+        participant_id=k.participant_id, interaction_key=k.interaction_key,
+        batch_idx=shard.batch_idx, archive_idx=shard.archive_idx, shard_uri=shard.uri, sample_index=raw.index,
+        n_frames=f["n_frames"], nominal_fps=f["nominal_fps"], fps=f["fps"], duration_s=f["duration_s"],
+        video_duration_s=f["video_duration_s"], has_movement=f["has_movement"], n_hypernet=f["n_hypernet"],
+        n_nonfinite_values=f["n_nonfinite_values"],
+        n_pose_valid=f["n_pose_valid"], n_box_valid=f["n_box_valid"], n_movement_valid=f["n_movement_valid"],
+        n_translation_sentinel=f["n_translation_sentinel"],
+        json_has_id=f["json_has_id"], annotation_kinds=f["annotation_kinds"],
+        has_annotation_1p=f["has_annotation_1p"], has_annotation_3p=f["has_annotation_3p"],
+        n_transcript_segments=f["n_transcript_segments"], n_words=f["n_words"], n_timed_words=f["n_timed_words"],
+        n_vad_segments=f["n_vad_segments"], n_annotations=f["n_annotations"],
+        speaking_s=f["speaking_s"], first_vad_start_s=f["first_vad_start_s"], last_vad_end_s=f["last_vad_end_s"],
+        first_word_start_s=f["first_word_start_s"], last_word_end_s=f["last_word_end_s"],
+        has_wav=f["has_wav"], wav_sample_rate=f["wav_sample_rate"], wav_channels=f["wav_channels"],
+        wav_format=f["wav_format"], wav_bits_per_sample=f["wav_bits_per_sample"],
+        wav_n_samples=f["wav_n_samples"], wav_duration_s=f["wav_duration_s"],
+        has_mp4=f["has_mp4"], mp4_major_brand=f["mp4_major_brand"], mp4_has_moov=f["mp4_has_moov"],
+        mp4_duration_s=f["mp4_duration_s"],
+        json_offset=f["json_offset"], json_size=f["json_size"], npz_offset=f["npz_offset"],
+        npz_size=f["npz_size"], wav_offset=f["wav_offset"], wav_size=f["wav_size"],
+        mp4_offset=f["mp4_offset"], mp4_size=f["mp4_size"],
+        has_participant_row=m["has_participant_row"], personality_disclosed=m["personality_disclosed"],
+        extraversion=m["extraversion"], agreeableness=m["agreeableness"],
+        conscientiousness=m["conscientiousness"], neuroticism=m["neuroticism"], openness=m["openness"],
+        has_relationship_row=m["has_relationship_row"], relationship=m["relationship"],
+        relationship_detail=m["relationship_detail"],
+        run_id=ctx.run_id,
+    )
 
 
 _swept = threading.Event()
@@ -130,17 +156,20 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
 def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Claim,
             writer: ShardWriter) -> ShardReport:
     started = datetime.now(UTC)
-    files_rows: list[dict] = []
-    quarantine: list[dict] = []
+    files_rows: list[FilesRow] = []
+    quarantine: list[QuarantineRow] = []
     seen = quarantined = frames = 0
     status = "ok"
     bytes_fetched = 0
+    reads = ctx.reads
     behind: WriteBehind[tuple[str, pa.RecordBatch]] = WriteBehind(lambda item: writer.add(*item),
-                                                                   depth=WRITE_BEHIND_BATCHES)
+                                                                   depth=reads.write_behind_batches)
     try:
-        with open_range_reader(shard.uri, size=shard.size) as reader, contextlib.closing(
-                prefetched(_with_payloads(samples := iter_samples(reader), reader, ctx.caps),
-                           depth=PREFETCH_SAMPLES)) as ahead:
+        with open_range_reader(shard.uri, size=shard.size, window=reads.read_window,
+                               cache_windows=reads.read_cache_windows, access=ctx.access) as reader, \
+                contextlib.closing(_fetched_ahead(samples := iter_samples(
+                    reader, max_member_size=reads.max_tar_member_bytes,
+                    max_extended_header_size=reads.max_tar_extended_header_bytes), reader, ctx)) as ahead:
             damage_carried = False  # did a sample carry the damage (the sample it cut)?
             for raw, payloads in ahead:
                 if cancel_all.is_set():
@@ -165,8 +194,9 @@ def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Cl
                     problem = Problem("internal_error", f"{type(exc).__name__}: {exc}", None)
                     quarantine.append(_quarantine_row(ctx, shard, "sample", problem, raw.index, raw.file_id))
                     continue
-                files_rows.append(_files_row(ctx, shard, raw, decoded))
-                frames += decoded.facts["n_frames"]
+                row = _files_row(ctx, shard, raw, decoded)
+                files_rows.append(row)
+                frames += row.n_frames
                 for table, batch in decoded.batches.items():
                     behind.submit((table, batch))
                 for problem in (*raw.member_problems, *decoded.media_problems):
@@ -195,8 +225,8 @@ def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Cl
         raise
 
     if status != "failed":
-        writer.add("files", pa.RecordBatch.from_pylist(files_rows, schema=FILES))
-    writer.add("quarantine", pa.RecordBatch.from_pylist(quarantine, schema=QUARANTINE))
+        writer.add("files", record_batch(FilesRow, files_rows))
+    writer.add("quarantine", record_batch(QuarantineRow, quarantine))
     table_rows = writer.rows()
     files = writer.publish()
     failpoints.hit("shard.staged")
@@ -216,6 +246,12 @@ def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Cl
     if not report.balanced:  # by construction this cannot happen; say so loudly if it ever does
         log.error("accounting mismatch in %s: %s", shard.uri, commit)
     return report
+
+
+def _fetched_ahead(samples: Iterator[RawSample], reader: RangeReader, ctx: IngestContext
+                   ) -> Generator[tuple[RawSample, dict[str, bytes]], None, None]:
+    """`_with_payloads`, run by a helper thread up to `prefetch_samples` samples ahead of decoding."""
+    yield from prefetched(_with_payloads(samples, reader, ctx.caps), depth=ctx.reads.prefetch_samples)
 
 
 def _with_payloads(samples: Iterator[RawSample], reader: RangeReader, caps: Caps

@@ -14,7 +14,7 @@ _WHERE = {
     "shard_ref": "discovery",
     "SourceError": "errors", "SourceNotFound": "errors", "is_transient": "errors",
     "canonical": "filesystems", "exists": "filesystems", "join": "filesystems", "read_bytes": "filesystems",
-    "resolve": "filesystems", "size_and_etag": "filesystems",
+    "resolve": "filesystems", "size_and_etag": "filesystems", "SourceAccess": "filesystems",
     "DEFAULT_WINDOW": "reader", "RangeReader": "reader", "open_range_reader": "reader",
     "RetryPolicy": "retry",
     "ShardRef": "shards",

@@ -72,13 +72,12 @@ def _to_uri(loc: Location, fs_path: str) -> str:
 def _ref_from_info(loc: Location, fs_path: str, info: dict[str, Any]) -> ShardRef:
     uri = _to_uri(loc, fs_path)
     if loc.kind == LOCAL:
-        size, etag = local_version(uri)
-    else:
-        size = info.get("size")
-        etag = etag_from_info(info)
-        if size is None or etag is None:
-            size, etag = size_and_etag(uri)
-    return shard_ref(uri, int(size), etag)
+        size, version = local_version(uri)
+        return shard_ref(uri, size, version)
+    listed, etag = info.get("size"), etag_from_info(info)
+    if listed is None or etag is None:
+        return shard_ref(uri, *size_and_etag(uri))
+    return shard_ref(uri, int(listed), etag)
 
 
 def _files(listing: dict[str, dict[str, Any]]) -> Iterable[tuple[str, dict[str, Any]]]:

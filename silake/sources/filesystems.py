@@ -1,4 +1,5 @@
-"""fsspec filesystems for every kind of source URI, configured from the environment at call time.
+"""fsspec filesystems for every kind of source URI, configured by a `SourceAccess` (a run's workers get the one
+its launcher resolved) or, without one, from the environment at call time.
 
 | URI | filesystem | configuration |
 |---|---|---|
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import fsspec
@@ -36,6 +37,26 @@ _SCHEMES = {
 }
 _fs_cache: dict[tuple[Any, ...], fsspec.AbstractFileSystem] = {}
 _fs_lock = threading.Lock()
+
+
+#: The Hugging Face Hub, unless SILAKE_HF_ENDPOINT or HF_ENDPOINT says otherwise.
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAccess:
+    """How remote sources are reached. A run's launcher resolves it once from the settings
+    (`Settings.source_access`) and hands it to the workers, which never read the environment for it."""
+
+    s3_anon: bool = False  # anonymous s3:// reads (public buckets)
+    hf_endpoint: str = DEFAULT_HF_ENDPOINT  # the Hub serving hf:// sources
+    retry: RetryPolicy = field(default_factory=RetryPolicy)  # transient failures of remote reads
+
+
+def _access_from_env() -> SourceAccess:
+    from silake.settings import current
+
+    return current().source_access()
 
 
 @dataclass(frozen=True)
@@ -93,25 +114,15 @@ def gcs_endpoint() -> str | None:
     return value if "://" in value else f"http://{value}"
 
 
-def hf_endpoint() -> str:
-    """The Hugging Face Hub endpoint, read now (huggingface_hub reads HF_ENDPOINT only at import)."""
-    from silake.settings import current
-
-    endpoint = current().hf_endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
-    return endpoint.rstrip("/")
-
-
-def _make_fs(kind: str) -> tuple[tuple[Any, ...], Any]:
-    """(cache key, factory) for the filesystem of a kind under the current environment."""
+def _make_fs(kind: str, access: SourceAccess | None) -> tuple[tuple[Any, ...], Any]:
+    """(cache key, factory) for the filesystem of a kind under `access` (None: the environment's, read now)."""
     if kind == LOCAL:
         return (LOCAL,), LocalFileSystem
     if kind == S3:
         endpoint = s3_endpoint()
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         key_id = os.environ.get("AWS_ACCESS_KEY_ID")
-        from silake.settings import current
-
-        anon = current().s3_anon
+        anon = (access or _access_from_env()).s3_anon
 
         def s3() -> fsspec.AbstractFileSystem:
             import s3fs
@@ -141,8 +152,8 @@ def _make_fs(kind: str) -> tuple[tuple[Any, ...], Any]:
             return GCSFileSystem(endpoint_url=gcs_emulator, token="anon")
 
         return (GCS, gcs_emulator), gcs
-    if kind == HF:
-        endpoint = hf_endpoint()
+    if kind == HF:  # huggingface_hub itself reads HF_ENDPOINT only at import
+        endpoint = (access or _access_from_env()).hf_endpoint
 
         def hf() -> fsspec.AbstractFileSystem:
             from huggingface_hub import HfFileSystem
@@ -161,9 +172,9 @@ def _make_fs(kind: str) -> tuple[tuple[Any, ...], Any]:
     raise SourceError(f"unknown source kind {kind!r}")
 
 
-def filesystem(kind: str) -> fsspec.AbstractFileSystem:
-    """The (cached) filesystem for a source kind, configured from the environment as it is now."""
-    key, factory = _make_fs(kind)
+def filesystem(kind: str, access: SourceAccess | None = None) -> fsspec.AbstractFileSystem:
+    """The (cached) filesystem for a source kind, configured by `access` (None: the environment as it is now)."""
+    key, factory = _make_fs(kind, access)
     key = (os.getpid(), *key)
     with _fs_lock:
         fs = _fs_cache.get(key)

@@ -9,7 +9,8 @@ sample's json is read, the walker has already fetched the next sample's first he
 Local files use `os.pread` on one descriptor. Remote objects use one fsspec file handle opened with
 `cache_type="none"`, so every fetch is exactly one ranged GET (fsspec's default read-ahead cache and
 `cat_file` on some filesystems, HfFileSystem included, would add a whole block - 5 MB - to every read).
-Remote fetches are retried on transient failures (see `silake.sources.errors.is_transient`).
+Remote fetches are retried on transient failures (see `silake.sources.errors.is_transient`). The window and
+cache defaults are `silake.schemas.limits.ReadLimits`'s.
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ from collections import OrderedDict
 from types import TracebackType
 from typing import Any
 
+from silake.schemas.limits import DEFAULT_READ_LIMITS
 from silake.sources.errors import ShortRead, SourceError, SourceNotFound
-from silake.sources.filesystems import LOCAL, filesystem, locate, size_and_etag
+from silake.sources.filesystems import LOCAL, SourceAccess, filesystem, locate, size_and_etag
 from silake.sources.retry import RetryPolicy, with_retries
 
-DEFAULT_WINDOW = 64 * 1024
-#: Windows kept (64 KiB each): the shard job's fetch thread runs a few samples ahead of decoding (tar headers,
-#: json and npz of each), and decoding then reads the current sample's media headers, whose windows must not
-#: have been evicted meanwhile (a refetch would read media bytes twice).
-DEFAULT_CACHE_WINDOWS = 32
+DEFAULT_WINDOW = DEFAULT_READ_LIMITS.read_window
+DEFAULT_CACHE_WINDOWS = DEFAULT_READ_LIMITS.read_cache_windows
 
 
 class RangeReader:
@@ -163,10 +162,10 @@ def _pread(fd: int, n: int, offset: int) -> bytes:
 class RemoteRangeReader(RangeReader):
     """Ranged GETs through one fsspec file handle opened without a read cache (opened lazily)."""
 
-    def __init__(self, uri: str, size: int, **kwargs: Any):
+    def __init__(self, uri: str, size: int, *, access: SourceAccess | None = None, **kwargs: Any):
         super().__init__(uri, size, **kwargs)
         loc = locate(uri)
-        self._fs = filesystem(loc.kind)
+        self._fs = filesystem(loc.kind, access)
         self._path = loc.path
         self._file: Any = None
 
@@ -198,12 +197,17 @@ class MemoryRangeReader(RangeReader):
 
 
 def open_range_reader(uri: str, size: int | None = None, *, window: int = DEFAULT_WINDOW,
-                      cache_windows: int = DEFAULT_CACHE_WINDOWS,
-                      retry: RetryPolicy | None = None) -> RangeReader:
-    """A RangeReader for a local path or remote URI; `size` (e.g. from a ShardRef) saves one metadata call."""
+                      cache_windows: int = DEFAULT_CACHE_WINDOWS, retry: RetryPolicy | None = None,
+                      access: SourceAccess | None = None) -> RangeReader:
+    """A RangeReader for a local path or remote URI; `size` (e.g. from a ShardRef) saves one metadata call.
+
+    `access` (a worker's, from its IngestContext) configures the remote filesystem and, unless `retry` is
+    given, the retries; without them both come from the environment, read at each use."""
+    if retry is None and access is not None:
+        retry = access.retry
     loc = locate(uri)
     if loc.kind == LOCAL:
         return LocalRangeReader(loc.path, size, window=window, cache_windows=cache_windows, retry=retry)
     if size is None:
         size, _ = size_and_etag(loc.uri, retry=retry)
-    return RemoteRangeReader(loc.uri, size, window=window, cache_windows=cache_windows, retry=retry)
+    return RemoteRangeReader(loc.uri, size, access=access, window=window, cache_windows=cache_windows, retry=retry)

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How often and how patiently a transient failure is retried (waits double from `initial_wait`)."""
 
@@ -25,11 +25,11 @@ class RetryPolicy:
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        """SILAKE_RETRY_ATTEMPTS, SILAKE_RETRY_INITIAL_WAIT, SILAKE_RETRY_MAX_WAIT (silake.settings)."""
+        """As SILAKE_RETRY_ATTEMPTS, SILAKE_RETRY_INITIAL_WAIT and SILAKE_RETRY_MAX_WAIT say now (the launcher's
+        default; a run's workers get the policy it resolved, `SourceAccess.retry`)."""
         from silake.settings import current
 
-        s = current()
-        return cls(attempts=s.retry_attempts, initial_wait=s.retry_initial_wait, max_wait=s.retry_max_wait)
+        return current().retry_policy()
 
 
 def translate(exc: BaseException, what: str, attempts: int = 1) -> SourceError:

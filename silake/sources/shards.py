@@ -1,4 +1,4 @@
-"""Shard references and discovery (INTERFACE; implemented by the sources work)."""
+"""A shard reference: one tar to ingest, as discovery (`silake.sources.discovery`) lists it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tar members and samples as the walker yields them (INTERFACE; implemented by the tar-reading work)."""
+"""Tar members and samples as the walker yields them, and the `Problem` a rejected one carries."""
 
 from __future__ import annotations
 

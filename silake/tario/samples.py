@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from silake.schemas.ids import is_file_id
 from silake.schemas.release import MEMBER_EXTENSIONS, REQUIRED_MEMBERS
 from silake.tario.members import Problem, RawSample, TarMember
-from silake.tario.walker import DEFAULT_MAX_MEMBER_SIZE, NOT_REGULAR, ReadAt, TarDamage, iter_members
+from silake.tario.walker import (
+    DEFAULT_MAX_MEMBER_SIZE,
+    MAX_EXTENDED_HEADER_SIZE,
+    NOT_REGULAR,
+    ReadAt,
+    TarDamage,
+    iter_members,
+)
 
 UNSAFE_NAME = "unsafe_member_name"
 BAD_FILE_ID = "bad_file_id"
@@ -83,11 +90,13 @@ class SampleIterator(Iterator[RawSample]):
     """Iterates the samples of one shard; after the end, `damage` tells whether the tar was damaged."""
 
     def __init__(self, reader: ReadAt, *, required: Sequence[str] = REQUIRED_MEMBERS,
-                 known: Sequence[str] = MEMBER_EXTENSIONS, max_member_size: int = DEFAULT_MAX_MEMBER_SIZE):
+                 known: Sequence[str] = MEMBER_EXTENSIONS, max_member_size: int = DEFAULT_MAX_MEMBER_SIZE,
+                 max_extended_header_size: int = MAX_EXTENDED_HEADER_SIZE):
         self.reader = reader
         self.required = tuple(required)
         self.known = tuple(known)
         self.max_member_size = max_member_size
+        self.max_extended_header_size = max_extended_header_size
         self.damage: TarDamage | None = None
         self.samples = 0  # samples yielded so far
         self._seen_keys: set[str] = set()
@@ -132,7 +141,8 @@ class SampleIterator(Iterator[RawSample]):
     def _run(self) -> Iterator[RawSample]:
         current: _Group | None = None
         try:
-            for entry in iter_members(self.reader, max_member_size=self.max_member_size):
+            for entry in iter_members(self.reader, max_member_size=self.max_member_size,
+                                      max_extended_header_size=self.max_extended_header_size):
                 name = entry.name if isinstance(entry, TarMember) else (entry.member_name or "")
                 key, ext = split_name(name)
                 if current is None or key != current.key:
@@ -163,6 +173,8 @@ class SampleIterator(Iterator[RawSample]):
 
 def iter_samples(reader: ReadAt, *, required: Sequence[str] = REQUIRED_MEMBERS,
                  known: Sequence[str] = MEMBER_EXTENSIONS,
-                 max_member_size: int = DEFAULT_MAX_MEMBER_SIZE) -> SampleIterator:
+                 max_member_size: int = DEFAULT_MAX_MEMBER_SIZE,
+                 max_extended_header_size: int = MAX_EXTENDED_HEADER_SIZE) -> SampleIterator:
     """The samples of a shard in order (index from 0), each with its problem if any; see SampleIterator."""
-    return SampleIterator(reader, required=required, known=known, max_member_size=max_member_size)
+    return SampleIterator(reader, required=required, known=known, max_member_size=max_member_size,
+                          max_extended_header_size=max_extended_header_size)

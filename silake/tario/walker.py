@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterator
 from typing import Protocol
 
+from silake.schemas.limits import DEFAULT_READ_LIMITS
 from silake.tario.members import Problem, TarMember
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
-#: A member claiming more than this is corrupt (the release's members are < 1 GB).
-DEFAULT_MAX_MEMBER_SIZE = 8 << 30
-#: Long-name and pax payloads are read in full: anything bigger than this is corrupt.
-MAX_EXTENDED_HEADER_SIZE = 1 << 20
+#: The default caps (`ReadLimits`): a member claiming more is corrupt; so is a long-name or pax payload.
+DEFAULT_MAX_MEMBER_SIZE = DEFAULT_READ_LIMITS.max_tar_member_bytes
+MAX_EXTENDED_HEADER_SIZE = DEFAULT_READ_LIMITS.max_tar_extended_header_bytes
 
 REGULAR_TYPES = frozenset({b"0", b"\0", b"7"})
 #: Types whose size field is ignored (no payload follows), as in `tarfile`.
@@ -140,7 +140,8 @@ def _padded(size: int) -> int:
 
 
 def iter_members(
-    reader: ReadAt, *, max_member_size: int = DEFAULT_MAX_MEMBER_SIZE
+    reader: ReadAt, *, max_member_size: int = DEFAULT_MAX_MEMBER_SIZE,
+    max_extended_header_size: int = MAX_EXTENDED_HEADER_SIZE,
 ) -> Iterator[TarMember | Problem]:
     """Regular-file members in archive order; other entries (directories, links, devices) as
     `Problem('not_a_regular_file', ..., name)`. Raises TarDamage after the last intact member."""
@@ -186,7 +187,7 @@ def iter_members(
         data = off + BLOCK
 
         if flag in EXTENDED_TYPES:
-            if size > MAX_EXTENDED_HEADER_SIZE:
+            if size > max_extended_header_size:
                 raise TarDamage(CORRUPT, f"extended header of {size} bytes", off, pending)
             if data + size > total:
                 raise TarDamage(TRUNCATED, "extended header payload cut off", off, pending)

@@ -1,0 +1,128 @@
+"""Typed table rows match their Arrow schemas; every limit is a setting, resolved by the launcher and handed to
+the workers, which never read the environment for it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pyarrow as pa
+import pytest
+
+from silake import settings
+from silake.schemas.limits import DEFAULT_CAPS, DEFAULT_READ_LIMITS, Caps, ReadLimits
+from silake.schemas.rows import ROW_SCHEMAS, FilesRow, QuarantineRow, record_batch
+from silake.schemas.tables import FILES, QUARANTINE, TABLES
+from silake.sources.filesystems import DEFAULT_HF_ENDPOINT, SourceAccess
+from silake.sources.retry import RetryPolicy
+
+# --- typed rows ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("row_type", "table"), [(FilesRow, "files"), (QuarantineRow, "quarantine")])
+def test_each_row_type_has_exactly_its_tables_columns_in_order(row_type: type, table: str) -> None:
+    names = [f.name for f in dataclasses.fields(row_type)]
+    assert names == TABLES[table].sample_schema.names  # the file columns without shard_key (and the partition)
+    assert ROW_SCHEMAS[row_type] is TABLES[table].sample_schema
+
+
+def test_rows_become_a_batch_of_the_tables_schema_column_by_column() -> None:
+    rows = [QuarantineRow("s.tar", "sample", 3, "k.npz", "V00_S0001_I00000001_P0001", "npz_pickle", "pickled",
+                          "run-1"),
+            QuarantineRow("s.tar", "shard", None, None, None, "truncated", "cut", "run-1")]
+    batch = record_batch(QuarantineRow, rows)
+    assert batch.schema.equals(QUARANTINE)
+    assert batch.to_pylist() == [dataclasses.asdict(r) for r in rows]
+    empty = record_batch(FilesRow, [])
+    assert empty.num_rows == 0 and empty.schema.equals(FILES)
+    with pytest.raises(TypeError):
+        QuarantineRow(shard_uri="s.tar", scope="shard", sample_index=None, member_nmae=None,  # type: ignore[call-arg]
+                      file_id=None, reason_code="x", reason="y", run_id=None)
+
+
+def test_a_wrong_value_type_fails_instead_of_becoming_null() -> None:
+    row = QuarantineRow("s.tar", "sample", "three", None, None, "x", "y", None)  # type: ignore[arg-type]
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
+        record_batch(QuarantineRow, [row])
+
+
+# --- settings -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("group", "prefix"), [(Caps, ""), (ReadLimits, ""), (RetryPolicy, "retry_")])
+def test_every_limit_has_its_variable(group: type, prefix: str) -> None:
+    declared = settings.Settings.model_fields
+    for f in dataclasses.fields(group):
+        assert prefix + f.name in declared, f"{group.__name__}.{f.name} has no SILAKE_{(prefix + f.name).upper()}"
+        assert declared[prefix + f.name].default is None  # the default is the dataclass's, declared once
+        assert f"SILAKE_{(prefix + f.name).upper()}" in settings.__doc__
+
+
+def test_unset_variables_mean_the_declared_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in settings.Settings.model_fields:
+        monkeypatch.delenv(f"SILAKE_{name.upper()}", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    s = settings.current()
+    assert (s.caps(), s.read_limits(), s.retry_policy()) == (DEFAULT_CAPS, DEFAULT_READ_LIMITS, RetryPolicy())
+    assert s.source_access() == SourceAccess(False, DEFAULT_HF_ENDPOINT, RetryPolicy())
+
+
+def test_variables_override_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SILAKE_MAX_FRAMES", "900")
+    monkeypatch.setenv("SILAKE_MAX_JSON_BYTES", "4096")
+    monkeypatch.setenv("SILAKE_READ_WINDOW", "0")
+    monkeypatch.setenv("SILAKE_MAX_TAR_MEMBER_BYTES", "1000000")
+    monkeypatch.setenv("SILAKE_RETRY_ATTEMPTS", "2")
+    monkeypatch.setenv("SILAKE_S3_ANON", "1")
+    monkeypatch.delenv("SILAKE_HF_ENDPOINT", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9/")
+    s = settings.current()
+    caps = s.caps()
+    assert (caps.max_frames, caps.max_json_bytes) == (900, 4096)
+    assert caps.max_inflated_bytes == Caps.for_frames(900).max_inflated_bytes < DEFAULT_CAPS.max_inflated_bytes
+    assert (s.read_limits().read_window, s.read_limits().max_tar_member_bytes) == (0, 1_000_000)
+    assert s.source_access() == SourceAccess(True, "http://127.0.0.1:9", RetryPolicy(attempts=2))
+    monkeypatch.setenv("SILAKE_HF_ENDPOINT", "http://127.0.0.1:10")  # silake's own variable first
+    assert settings.current().source_access().hf_endpoint == "http://127.0.0.1:10"
+
+
+def test_a_run_applies_the_caps_its_launcher_resolved(sample_release, tmp_path, monkeypatch) -> None:
+    from lake_builder import read_table
+
+    from silake.ingest import run
+
+    release, _ = sample_release
+    monkeypatch.setenv("SILAKE_MAX_JSON_BYTES", "16")
+    summary, _ = run([str(release / "naturalistic/test/0000/0000.tar")], str(tmp_path / "lake"), workers=1)
+    assert summary.samples_seen > 0 and summary.quarantined_samples == summary.samples_seen
+    codes = {r["reason_code"] for r in read_table(tmp_path / "lake", "quarantine").to_pylist()
+             if r["scope"] == "sample"}
+    assert codes == {"json_too_large"}
+
+
+def test_a_shard_job_reads_nothing_from_the_environment(sample_release, tmp_path, monkeypatch) -> None:
+    """A worker gets the Hub endpoint, retries and caps from its IngestContext: with the settings unreadable
+    and no endpoint in the environment, it still reads an hf:// shard."""
+    from servers import FakeHubServer
+
+    from silake.shard_job import IngestContext, ingest_shard
+    from silake.sources.discovery import shard_ref
+    from silake.sources.filesystems import clear_cache
+
+    release, truth = sample_release
+    rel = truth.shards[0].path
+    monkeypatch.delenv("SILAKE_HF_ENDPOINT", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+
+    def unreadable(*_: object, **__: object) -> None:
+        raise AssertionError("a worker read the settings from the environment")
+
+    with FakeHubServer(release) as hub:
+        monkeypatch.setattr(settings, "Settings", unreadable)
+        clear_cache()
+        shard = shard_ref(f"{hub.hf_root}/{rel}", (release / rel).stat().st_size, "etag")
+        ctx = IngestContext(str(tmp_path / "lake"), "run-x", access=SourceAccess(hf_endpoint=hub.url),
+                            reads=ReadLimits(prefetch_samples=1))
+        report = ingest_shard(shard, ctx)
+        clear_cache()
+    assert report.commit.status == "ok", report.commit
+    assert report.commit.files_rows == sum(1 for f in truth.files if f.shard == rel) > 0
