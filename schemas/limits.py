@@ -1,6 +1,7 @@
-"""Every resource limit of reading a shard, with its default: one sample's caps (decoding), the tar walker's
-caps and the shard reader's read-ahead. `silake.settings` overrides each from a `SILAKE_<FIELD>` variable;
-the launcher resolves them once per run and hands them to the workers in the IngestContext.
+"""Every resource limit of a run, with its default: one sample's caps (decoding), the tar walker's caps and
+the shard reader's read-ahead, and the metadata CSVs' caps. `silake.settings` overrides each from a
+`SILAKE_<FIELD>` variable; the launcher resolves them once per run and hands the workers theirs in the
+IngestContext.
 
 The sample caps follow from the release (`schemas.catalogue` and the release facts): a file averages ~224 s
 (4,000 h over ~64,700 interactions) and ~15 MB of npz, i.e. ~6,700 frames. `MAX_FRAMES` allows an hour at
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .catalogue import HYPERNET_FEATURE, HYPERNET_STEP, frame_bytes
+from .release import METADATA_ROWS
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -74,5 +76,18 @@ class ReadLimits:
     write_behind_batches: int = 16  # record batches queued behind decoding for the Parquet writer
 
 
+@dataclass(frozen=True, slots=True)
+class MetadataLimits:
+    """How much of a metadata CSV is read before it is refused (its size by one stat, then row by row)."""
+
+    max_csv_bytes: int = 512 * MiB
+    max_csv_rows_factor: int = 10  # rows of one CSV: this many times the release's (at least 1,000)
+
+    def max_rows(self, name: str) -> int:
+        """Rows read from metadata table `name` before it is refused."""
+        return max(self.max_csv_rows_factor * METADATA_ROWS[name], 1_000)
+
+
 DEFAULT_CAPS = Caps()
 DEFAULT_READ_LIMITS = ReadLimits()
+DEFAULT_METADATA_LIMITS = MetadataLimits()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import pyarrow as pa
 
@@ -92,18 +92,37 @@ class FilesRow:
     run_id: str
 
 
+Scope = Literal["sample", "member", "shard", "metadata_row"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a sample, member, shard or metadata row is rejected: a stable code and a human-readable reason."""
+
+    code: str
+    reason: str
+    member_name: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantineRow:
     """One `quarantine` row (QUARANTINE): a rejected sample, member, shard or metadata row, and why."""
 
     shard_uri: str  # the source: a shard, or a metadata CSV for scope 'metadata_row'
-    scope: str  # 'sample', 'member', 'shard' or 'metadata_row'
+    scope: Scope
     sample_index: int | None
     member_name: str | None
     file_id: str | None
     reason_code: str
     reason: str
     run_id: str | None
+
+    @classmethod
+    def of(cls, source_uri: str, scope: Scope, problem: Problem, *, run_id: str | None,
+           sample_index: int | None = None, file_id: str | None = None) -> QuarantineRow:
+        """The row recording `problem` of the item at `source_uri` (its sample index and file id if known)."""
+        return cls(shard_uri=source_uri, scope=scope, sample_index=sample_index, member_name=problem.member_name,
+                   file_id=file_id, reason_code=problem.code, reason=problem.reason, run_id=run_id)
 
 
 Row = TypeVar("Row", FilesRow, QuarantineRow)

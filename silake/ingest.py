@@ -161,7 +161,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
             writer.fence_with(held)
             committer = Committer(writer, run_id, check=lambda: lease.verify(storage, held))
             recovered, _ = committer.recover()
-            meta = load_metadata(found.metadata_uris)
+            meta = load_metadata(found.metadata_uris, settings.metadata_limits())
             written = commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(), run_id=run_id)
             assert writer.con is not None
             plan = plan_ingest(found.shards, committed_versions(writer.con), full_refresh=full_refresh)

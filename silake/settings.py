@@ -28,6 +28,8 @@
 | `SILAKE_READ_CACHE_WINDOWS` | 32 | read windows a shard reader keeps |
 | `SILAKE_PREFETCH_SAMPLES` | 2 | samples fetched ahead of decoding |
 | `SILAKE_WRITE_BEHIND_BATCHES` | 16 | record batches queued for the Parquet writer |
+| `SILAKE_MAX_CSV_BYTES` | 512 MiB | a metadata CSV (checked by one stat before reading) |
+| `SILAKE_MAX_CSV_ROWS_FACTOR` | 10 | rows read from a metadata CSV: this times the release's (at least 1,000) |
 | `SILAKE_FAILPOINTS` | - | tests only: kill the process at named points (`silake.failpoints`) |
 
 The limits' defaults are declared in `silake.schemas.limits` (the retries' in `silake.sources.retry`); a
@@ -47,7 +49,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-    from silake.schemas.limits import Caps, ReadLimits
+    from silake.schemas.limits import Caps, MetadataLimits, ReadLimits
     from silake.sources.filesystems import SourceAccess
     from silake.sources.retry import RetryPolicy
 
@@ -95,6 +97,10 @@ class Settings(BaseSettings):
     prefetch_samples: int | None = Field(None, gt=0, description="samples fetched ahead of decoding")
     write_behind_batches: int | None = Field(None, gt=0, description="batches queued for the Parquet writer")
 
+    # Overrides of silake.schemas.limits.MetadataLimits (SILAKE_<FIELD>); unset: its default.
+    max_csv_bytes: int | None = Field(None, gt=0, description="a metadata CSV's size")
+    max_csv_rows_factor: int | None = Field(None, gt=0, description="a metadata CSV's rows / the release's")
+
     def caps(self) -> Caps:
         """The sample caps: the defaults (scaled to SILAKE_MAX_FRAMES when set) with the variables set."""
         from silake.schemas.limits import Caps
@@ -105,6 +111,11 @@ class Settings(BaseSettings):
         from silake.schemas.limits import ReadLimits
 
         return _overridden(ReadLimits(), self)
+
+    def metadata_limits(self) -> MetadataLimits:
+        from silake.schemas.limits import MetadataLimits
+
+        return _overridden(MetadataLimits(), self)
 
     def retry_policy(self) -> RetryPolicy:
         from silake.sources.retry import RetryPolicy

@@ -32,12 +32,12 @@ from silake.overlap import WriteBehind, prefetched
 from silake.schemas.ids import parse_file_id
 from silake.schemas.limits import DEFAULT_CAPS, DEFAULT_READ_LIMITS, Caps, ReadLimits
 from silake.schemas.release import nominal_fps
-from silake.schemas.rows import FilesRow, QuarantineRow, record_batch
+from silake.schemas.rows import FilesRow, Problem, QuarantineRow, Scope, record_batch
 from silake.schemas.tables import SHARD_TABLES
 from silake.sources.filesystems import SourceAccess
 from silake.sources.reader import RangeReader, open_range_reader
 from silake.sources.shards import ShardRef
-from silake.tario.members import Problem, RawSample, TarMember
+from silake.tario.members import RawSample, TarMember
 from silake.tario.samples import iter_samples
 from silake.tario.walker import NotATar
 
@@ -83,11 +83,10 @@ class ShardReport:
         return self.commit.balanced
 
 
-def _quarantine_row(ctx: IngestContext, shard: ShardRef, scope: str, problem: Problem,
+def _quarantine_row(ctx: IngestContext, shard: ShardRef, scope: Scope, problem: Problem,
                     sample_index: int | None = None, file_id: str | None = None) -> QuarantineRow:
-    return QuarantineRow(shard_uri=shard.uri, scope=scope, sample_index=sample_index,
-                         member_name=problem.member_name, file_id=file_id, reason_code=problem.code,
-                         reason=problem.reason, run_id=ctx.run_id)
+    return QuarantineRow.of(shard.uri, scope, problem, run_id=ctx.run_id, sample_index=sample_index,
+                            file_id=file_id)
 
 
 def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded: DecodedSample) -> FilesRow:

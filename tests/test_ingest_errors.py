@@ -12,7 +12,7 @@ import pytest
 from lake_builder import read_table
 from lake_checks import env_with, ingest_cmd
 
-from silake.metadata.csv_tables import MAX_CSV_ROWS
+from silake.schemas.limits import DEFAULT_METADATA_LIMITS
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_a_csv_that_is_not_utf8_or_far_too_long_is_named_in_one_line(release, tm
     assert not (tmp_path / "lake").exists() or not (tmp_path / "lake" / "main").exists()
 
     header, first = good.split(b"\n")[:2]
-    cap = MAX_CSV_ROWS["relationships"]
+    cap = DEFAULT_METADATA_LIMITS.max_rows("relationships")
     (release / "relationships.csv").write_bytes(header + b"\n" + (first + b"\n") * (cap + 1))
     rc, out, err = _ingest(release, tmp_path / "lake")
     assert (rc, out) == (2, "")

@@ -9,7 +9,15 @@ import pyarrow as pa
 import pytest
 
 from silake import settings
-from silake.schemas.limits import DEFAULT_CAPS, DEFAULT_READ_LIMITS, Caps, ReadLimits
+from silake.schemas.limits import (
+    DEFAULT_CAPS,
+    DEFAULT_METADATA_LIMITS,
+    DEFAULT_READ_LIMITS,
+    Caps,
+    MetadataLimits,
+    ReadLimits,
+)
+from silake.schemas.release import METADATA_ROWS
 from silake.schemas.rows import ROW_SCHEMAS, FilesRow, QuarantineRow, record_batch
 from silake.schemas.tables import FILES, QUARANTINE, TABLES
 from silake.sources.filesystems import DEFAULT_HF_ENDPOINT, SourceAccess
@@ -48,7 +56,8 @@ def test_a_wrong_value_type_fails_instead_of_becoming_null() -> None:
 # --- settings -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("group", "prefix"), [(Caps, ""), (ReadLimits, ""), (RetryPolicy, "retry_")])
+@pytest.mark.parametrize(("group", "prefix"), [(Caps, ""), (ReadLimits, ""), (MetadataLimits, ""),
+                                               (RetryPolicy, "retry_")])
 def test_every_limit_has_its_variable(group: type, prefix: str) -> None:
     declared = settings.Settings.model_fields
     for f in dataclasses.fields(group):
@@ -62,7 +71,8 @@ def test_unset_variables_mean_the_declared_defaults(monkeypatch: pytest.MonkeyPa
         monkeypatch.delenv(f"SILAKE_{name.upper()}", raising=False)
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
     s = settings.current()
-    assert (s.caps(), s.read_limits(), s.retry_policy()) == (DEFAULT_CAPS, DEFAULT_READ_LIMITS, RetryPolicy())
+    assert (s.caps(), s.read_limits(), s.metadata_limits(), s.retry_policy()) == (
+        DEFAULT_CAPS, DEFAULT_READ_LIMITS, DEFAULT_METADATA_LIMITS, RetryPolicy())
     assert s.source_access() == SourceAccess(False, DEFAULT_HF_ENDPOINT, RetryPolicy())
 
 
@@ -126,3 +136,18 @@ def test_a_shard_job_reads_nothing_from_the_environment(sample_release, tmp_path
         clear_cache()
     assert report.commit.status == "ok", report.commit
     assert report.commit.files_rows == sum(1 for f in truth.files if f.shard == rel) > 0
+
+
+def test_a_run_applies_the_metadata_caps_its_launcher_resolved(sample_release, tmp_path, monkeypatch) -> None:
+    """SILAKE_MAX_CSV_BYTES and SILAKE_MAX_CSV_ROWS_FACTOR reach the CSV reader."""
+    from silake.ingest import run
+
+    release, _ = sample_release
+    size = (release / "participants.csv").stat().st_size
+    monkeypatch.setenv("SILAKE_MAX_CSV_BYTES", str(size - 1))
+    with pytest.raises(ValueError, match=f"participants.csv: {size:,} bytes exceeds the {size - 1:,} byte cap"):
+        run([str(release)], str(tmp_path / "lake"), workers=1)
+    monkeypatch.setenv("SILAKE_MAX_CSV_BYTES", str(size))
+    monkeypatch.setenv("SILAKE_MAX_CSV_ROWS_FACTOR", "1")
+    assert settings.current().metadata_limits() == MetadataLimits(max_csv_bytes=size, max_csv_rows_factor=1)
+    assert settings.current().metadata_limits().max_rows("participants") == METADATA_ROWS["participants"]

@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from silake.schemas.ids import FileKeys, parse_file_id
 from silake.schemas.release import MEMBER_EXTENSIONS, REQUIRED_MEMBERS
-from silake.tario.members import Problem, RawSample, TarMember
+from silake.schemas.rows import Problem
+from silake.tario.members import RawSample, TarMember
 
 from .caps import DEFAULT_CAPS, Caps
 from .errors import (

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from silake.schemas import tables
 from silake.schemas.ids import parse_file_id, participant_stem
+from silake.schemas.limits import DEFAULT_METADATA_LIMITS, MetadataLimits
 from silake.schemas.records import (
     BFI_COLUMNS,
     CSV_HEADERS,
@@ -26,13 +27,9 @@ from silake.schemas.records import (
     RelationshipRow,
 )
 from silake.schemas.release import METADATA_ROWS
-from silake.tario.members import Problem
+from silake.schemas.rows import Problem
 
 from .join import PARTICIPANT_COLUMNS
-
-MAX_CSV_BYTES = 512 * 1024 * 1024
-#: Rows read from one metadata CSV before it is refused: 10x the release's (a 1,000-row floor).
-MAX_CSV_ROWS: dict[str, int] = {name: max(10 * rows, 1_000) for name, rows in METADATA_ROWS.items()}
 
 
 @dataclass
@@ -45,9 +42,8 @@ class CsvTable:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _rows(stream: IO[str], name: str, uri: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(stream: IO[str], name: str, uri: str, cap: int) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.reader(stream)
-    cap = MAX_CSV_ROWS[name]
     header = next(reader, None)
     expected = CSV_HEADERS[name]
     if header is None:
@@ -126,7 +122,8 @@ _SPECS: dict[str, tuple[type[BaseModel], Callable[[dict[str, str]], dict], Calla
 }
 
 
-def parse_csv(name: str, text: str | IO[str], uri: str) -> CsvTable:
+def parse_csv(name: str, text: str | IO[str], uri: str,
+              limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> CsvTable:
     """Parse one metadata CSV (`name` as in METADATA_FILES; text, or a text stream read row by row) into its
     lake table. Raises ValueError naming `uri` for a wrong header, too many rows or bytes that are not UTF-8."""
     model, prep, to_row = _SPECS[name]
@@ -134,7 +131,7 @@ def parse_csv(name: str, text: str | IO[str], uri: str) -> CsvTable:
     problems: list[Problem] = []
     stream = io.StringIO(text, newline="") if isinstance(text, str) else text
     try:
-        for line, raw in _rows(stream, name, uri):  # row by row: the stream is never held whole
+        for line, raw in _rows(stream, name, uri, limits.max_rows(name)):  # row by row: the stream is never held whole
             if "__error__" in raw:
                 problems.append(Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}",
                                         f"line {line}"))
@@ -153,21 +150,21 @@ def parse_csv(name: str, text: str | IO[str], uri: str) -> CsvTable:
     return CsvTable(name, uri, pa.Table.from_pylist(rows, schema=schema), problems)
 
 
-def read_csv(name: str, uri: str) -> CsvTable:
+def read_csv(name: str, uri: str, limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> CsvTable:
     """Stream and parse one metadata CSV: its size checked first (one stat), then read row by row; both
     through the sources layer's retries (a transient failure re-reads the file from its start)."""
     from silake.sources.filesystems import resolve, size_and_etag
     from silake.sources.retry import with_retries
 
     size, _ = size_and_etag(uri)
-    if size > MAX_CSV_BYTES:
-        raise ValueError(f"{uri}: {size:,} bytes exceeds the {MAX_CSV_BYTES:,} byte cap for a metadata CSV")
+    if size > limits.max_csv_bytes:
+        raise ValueError(f"{uri}: {size:,} bytes exceeds the {limits.max_csv_bytes:,} byte cap for a metadata CSV")
 
     def parse() -> CsvTable | ValueError:
         fs, path = resolve(uri)
         try:
             with fs.open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-                return parse_csv(name, text, uri)
+                return parse_csv(name, text, uri, limits)
         except ValueError as exc:  # the content is wrong: no retry, and the message stays as it is
             return exc
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from silake.lake.quarantine import quarantine_row
-from silake.schemas.tables import QUARANTINE
+from silake.schemas.limits import DEFAULT_METADATA_LIMITS, MetadataLimits
+from silake.schemas.rows import QuarantineRow, record_batch
 
 from .csv_tables import CsvTable, read_csv
 from .join import MetadataIndex
@@ -30,19 +30,19 @@ class MetadataLoad:
 
     def quarantine(self) -> pa.Table:
         """The rejected rows as quarantine rows (no run id: the same CSVs give the same rows)."""
-        rows = [quarantine_row(t.uri, "metadata_row", p, run_id=None)
+        rows = [QuarantineRow.of(t.uri, "metadata_row", p, run_id=None)
                 for _, t in sorted(self.tables.items()) for p in t.problems]
-        return pa.Table.from_pylist(rows, schema=QUARANTINE)
+        return pa.Table.from_batches([record_batch(QuarantineRow, rows)])
 
     def arrow_tables(self) -> dict[str, pa.Table]:
         return {name: t.table for name, t in self.tables.items()}
 
 
-def load_metadata(uris: dict[str, str]) -> MetadataLoad:
-    """Read each CSV in `uris` (name -> URI) and build the join index."""
+def load_metadata(uris: dict[str, str], limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> MetadataLoad:
+    """Read each CSV in `uris` (name -> URI) within `limits` and build the join index."""
     load = MetadataLoad(MetadataIndex())
     for name, uri in sorted(uris.items()):
-        load.tables[name] = read_csv(name, uri)
+        load.tables[name] = read_csv(name, uri, limits)
         log.info("metadata %s: %d rows, %d rejected", name, load.tables[name].table.num_rows,
                  len(load.tables[name].problems))
     parts, rels = load.tables.get("participants"), load.tables.get("relationships")

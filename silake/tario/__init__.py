@@ -1,6 +1,7 @@
 """Tar reading: walk ustar headers with ranged reads, group members into samples, never touch the disk."""
 
-from silake.tario.members import Problem, RawSample, TarMember
+from silake.schemas.rows import Problem
+from silake.tario.members import RawSample, TarMember
 from silake.tario.payloads import read_payload
 from silake.tario.samples import SampleIterator, iter_samples, split_name, unsafe_name_reason
 from silake.tario.walker import DEFAULT_MAX_MEMBER_SIZE, ReadAt, TarDamage, iter_members

@@ -1,8 +1,10 @@
-"""Tar members and samples as the walker yields them, and the `Problem` a rejected one carries."""
+"""Tar members and samples as the walker yields them (a rejected one carries a `schemas.rows.Problem`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from silake.schemas.rows import Problem
 
 
 @dataclass(frozen=True)
@@ -13,15 +15,6 @@ class TarMember:
     header_offset: int  # first header block of this member (pax/GNU long-name blocks included)
     offset: int  # first payload byte
     size: int  # payload bytes
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a sample, member or shard is rejected: a stable code and a human-readable reason."""
-
-    code: str
-    reason: str
-    member_name: str | None = None
 
 
 @dataclass

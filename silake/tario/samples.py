@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from silake.schemas.ids import is_file_id
 from silake.schemas.release import MEMBER_EXTENSIONS, REQUIRED_MEMBERS
-from silake.tario.members import Problem, RawSample, TarMember
+from silake.schemas.rows import Problem
+from silake.tario.members import RawSample, TarMember
 from silake.tario.walker import (
     DEFAULT_MAX_MEMBER_SIZE,
     MAX_EXTENDED_HEADER_SIZE,

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from silake.schemas.limits import DEFAULT_READ_LIMITS
-from silake.tario.members import Problem, TarMember
+from silake.schemas.rows import Problem
+from silake.tario.members import TarMember
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
