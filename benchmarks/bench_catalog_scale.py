@@ -239,7 +239,7 @@ root, shards = sys.argv[1], int(sys.argv[2])
 from silake.lake.catalog import locate_lake
 from silake.lake.commit import committed_versions
 from silake.lake.session import CatalogWriter
-from silake.plan import plan_ingest
+from silake.ingest_plan import plan_ingest
 from silake.sources.shards import ShardRef
 PARTS = {PARTS}
 refs = []

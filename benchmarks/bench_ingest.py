@@ -91,7 +91,7 @@ from silake.lake import lease
 from silake.lake.catalog import locate_lake
 from silake.lake.committer import Committer
 from silake.lake.session import CatalogWriter
-from silake.plan import discover
+from silake.ingest_plan import discover
 
 cpu = defaultdict(float)
 local = threading.local()

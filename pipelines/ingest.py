@@ -21,12 +21,12 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from silake import signals
 from silake.ingest import finalize
+from silake.ingest_plan import IngestPlan
 from silake.lake import lease
 from silake.lake.catalog import Lake
 from silake.lake.committer import Committer
 from silake.lake.session import CatalogWriter
 from silake.local_run import kill_child_processes
-from silake.plan import IngestPlan
 from silake.shard_job import IngestContext, ingest_shard
 
 from .runners import is_beam_local, make_runner

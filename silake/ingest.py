@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from silake import signals, tempfiles
 from silake.commit_loop import CommitLoop
+from silake.ingest_plan import IngestPlan, Sources, discover, plan_ingest
 from silake.lake import lease
 from silake.lake.catalog import Lake, LakeError, locate_lake
 from silake.lake.commit import committed_versions
@@ -30,7 +31,6 @@ from silake.lake.release_tables import commit_release_tables
 from silake.lake.session import CatalogWriter, first_line
 from silake.lake.storage import LakeStorage
 from silake.metadata.load import MetadataLoad, load_metadata
-from silake.plan import IngestPlan, Sources, discover, plan_ingest
 from silake.schemas.release import METADATA_FILES
 from silake.settings import current
 from silake.shard_job import IngestContext

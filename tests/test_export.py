@@ -24,8 +24,8 @@ from lake_builder import read_table
 
 from silake.cli import main
 from silake.export import export
+from silake.export.layout import parse_members, plan_sample
 from silake.export.parquet_export import export_schema
-from silake.export.plan import parse_members, plan_sample
 from silake.export.selection import referenced_names
 from silake.export.tar_writer import TarStreamWriter, archive_size, member_size
 from silake.lake.shard_writer import NULLABLE_FSL_TABLES

@@ -1,7 +1,7 @@
 """`silake export`: filtered, reproducible training subsets of the lake as WebDataset shards or Parquet.
 
     selection.py      predicate -> selected files (validated before any output exists)
-    plan.py           deterministic order and shard cuts (interaction pairs kept together)
+    layout.py         deterministic order and shard cuts (interaction pairs kept together)
     preflight.py      every needed source shard reachable and unchanged since ingest
     tar_writer.py     ustar members written by streaming source byte ranges (sha256 while copying)
     webdataset.py     the WebDataset writer (one worker per output shard)

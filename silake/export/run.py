@@ -21,10 +21,10 @@ import duckdb
 from silake import tempfiles
 from silake.export.card import JsonTypes, parquet_card, webdataset_card
 from silake.export.errors import BadInput, CopyFailed, EmptySelection
+from silake.export.layout import parse_members, plan_shards, samples_without_members
 from silake.export.manifest import manifest_bytes, manifest_json, parquet_manifest, webdataset_manifest
 from silake.export.output import CARD, MANIFEST, OutputTarget
 from silake.export.parquet_export import export_schema, export_tables
-from silake.export.plan import parse_members, plan_shards, samples_without_members
 from silake.export.preflight import check_sources
 from silake.export.selection import Selection, parse_predicate, select_files
 from silake.export.webdataset import DEFAULT_JOBS, ByteProgress, export_shards

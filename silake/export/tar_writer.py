@@ -13,19 +13,16 @@ import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from silake.sources.reader import ReadAt
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 20 blocks
 #: Bytes read from a source per request while copying a payload (memory per copy stays below this).
 COPY_CHUNK = 8 << 20
 _USTAR_MAX_SIZE = 0o77777777777
-
-
-class ReadAt(Protocol):
-    uri: str
-
-    def read_at(self, offset: int, n: int) -> bytes: ...
 
 
 class SourceMismatch(Exception):

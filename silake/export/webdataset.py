@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from silake import failpoints
 from silake.export.card import JsonTypes
 from silake.export.errors import CopyFailed
+from silake.export.layout import PlannedShard
 from silake.export.output import OutputTarget
-from silake.export.plan import PlannedShard
 from silake.export.tar_writer import (
     SourceMismatch,
     TarStreamWriter,

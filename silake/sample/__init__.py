@@ -1,6 +1,6 @@
 """`silake sample`: a miniature, format-faithful Seamless Interaction release and its ground truth."""
 
-from .bench_plan import BenchProfile
+from .bench_release import BenchProfile
 from .truth import QA_FLAGS, FileTruth, ReleaseTruth, ShardTruth
 from .writer import write_release
 

@@ -17,7 +17,7 @@ import numpy as np
 from silake.schemas.catalogue import FEATURES, Feature
 from silake.schemas.release import HYPERNET_STEP
 
-from .plan import MOVEMENT_GAP, STREAM_FEATURES, FileSpec, rng_for
+from .specs import MOVEMENT_GAP, STREAM_FEATURES, FileSpec, rng_for
 
 NOISE = 0.05  # relative noise on top of the smooth signal
 QUANT_BITS = 10  # values are multiples of scale / 2**QUANT_BITS (real features compress ~2x)

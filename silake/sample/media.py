@@ -24,7 +24,7 @@ from silake.schemas.release import (
     WAV_SAMPLE_RATE,
 )
 
-from .plan import STREAM_MP4, STREAM_WAV, FileSpec, rng_for
+from .specs import STREAM_MP4, STREAM_WAV, FileSpec, rng_for
 
 CHUNK_SAMPLES = 1 << 20  # wav samples generated per chunk (the stream is chunk-size independent of reads)
 CHUNK_BYTES = 1 << 22  # mp4 filler bytes generated per chunk

@@ -15,7 +15,7 @@ import numpy as np
 
 from silake.schemas.records import SampleJson
 
-from .plan import (
+from .specs import (
     LATE_TIMING_SHIFT_S,
     STREAM_TRANSCRIPT,
     WORDS_EARLY_SHIFT_S,

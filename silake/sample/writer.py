@@ -21,12 +21,12 @@ from silake import failpoints
 from silake.schemas.release import ANNOTATION_KINDS, WAV_HEADER_BYTES
 
 from . import flags as qa
-from .bench_plan import BenchProfile, bench_interactions, bench_metadata
-from .demo_plan import demo_plan
+from .bench_release import BenchProfile, bench_interactions, bench_metadata
+from .demo_release import demo_plan
 from .features import make_features, npz_bytes
 from .media import ChunkStream, mp4_chunks, mp4_size, wav_chunks, wav_size
 from .metadata_csv import write_metadata
-from .plan import FileSpec, InteractionSpec, ShardSpec
+from .specs import FileSpec, InteractionSpec, ShardSpec
 from .transcript import FileText, build_interaction_text
 from .truth import FileTruth, ReleaseTruth, ShardTruth, defects_from_flags
 

@@ -19,7 +19,7 @@ import os
 import threading
 from collections import OrderedDict
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from silake.schemas.limits import DEFAULT_READ_LIMITS
 from silake.sources.errors import ShortRead, SourceError, SourceNotFound
@@ -28,6 +28,15 @@ from silake.sources.retry import RetryPolicy, with_retries
 
 DEFAULT_WINDOW = DEFAULT_READ_LIMITS.read_window
 DEFAULT_CACHE_WINDOWS = DEFAULT_READ_LIMITS.read_cache_windows
+
+
+class ReadAt(Protocol):
+    """A byte source read by offset, as the tar walker and the export's copier use it (a RangeReader is one)."""
+
+    uri: str
+    size: int
+
+    def read_at(self, offset: int, n: int) -> bytes: ...
 
 
 class RangeReader:

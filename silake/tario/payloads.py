@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from silake.tario.members import TarMember
-from silake.tario.walker import TRUNCATED, ReadAt, TarDamage
+from silake.tario.walker import TRUNCATED, TarDamage
+
+if TYPE_CHECKING:
+    from silake.sources.reader import ReadAt
 
 
 def read_payload(reader: ReadAt, member: TarMember, limit: int | None = None) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from silake.schemas.ids import is_file_id
 from silake.schemas.release import MEMBER_EXTENSIONS, REQUIRED_MEMBERS
@@ -18,10 +19,12 @@ from silake.tario.walker import (
     DEFAULT_MAX_MEMBER_SIZE,
     MAX_EXTENDED_HEADER_SIZE,
     NOT_REGULAR,
-    ReadAt,
     TarDamage,
     iter_members,
 )
+
+if TYPE_CHECKING:
+    from silake.sources.reader import ReadAt
 
 UNSAFE_NAME = "unsafe_member_name"
 BAD_FILE_ID = "bad_file_id"

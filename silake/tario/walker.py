@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from silake.schemas.limits import DEFAULT_READ_LIMITS
 from silake.schemas.rows import Problem
 from silake.tario.members import TarMember
+
+if TYPE_CHECKING:
+    from silake.sources.reader import ReadAt
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
@@ -36,14 +39,6 @@ NOT_A_TAR = "not_a_tar"
 #: Magic numbers of what a shard is sometimes mistaken for (first bytes of the file).
 _COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed", b"BZh": "bzip2-compressed",
                b"\xfd7zXZ": "xz-compressed", b"PK\x03\x04": "a zip archive"}
-
-
-class ReadAt(Protocol):
-    """What the walker needs from a byte source (silake.sources.reader.RangeReader has it)."""
-
-    size: int
-
-    def read_at(self, offset: int, n: int) -> bytes: ...
 
 
 class TarDamage(Exception):

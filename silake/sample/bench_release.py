@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from silake.schemas.release import nominal_fps
 
 from .metadata_csv import bfi_scores, prompt_rows, relationship_rows
-from .plan import STREAM_METADATA, STREAM_PLAN, FileSpec, InteractionSpec, rng_for
+from .specs import STREAM_METADATA, STREAM_PLAN, FileSpec, InteractionSpec, rng_for
 from .truth import ParticipantTruth, PromptTruth, RelationshipTruth
 
 #: The release's average mp4 / wav size ratio (135 MB / 43 MB).

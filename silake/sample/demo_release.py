@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .metadata_csv import bfi_scores, prompt_rows, relationship_rows
-from .plan import (
+from .specs import (
     STREAM_METADATA,
     STREAM_PLAN,
     FileSpec,

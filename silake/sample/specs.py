@@ -1,6 +1,6 @@
 """What a generated release holds, before any byte is written: files, interactions, shards, metadata rows.
 
-A plan is pure data. `demo_plan` and `bench_plan` build one deterministically from the seed; the content
+A plan is pure data. `demo_release.demo_plan` and `bench_release` build them from the seed; the content
 generators (`transcript`, `features`, `media`) read a `FileSpec` and its `InteractionSpec` and never decide
 layout or defects themselves.
 """
