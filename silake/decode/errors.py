@@ -23,8 +23,6 @@ JSON_MALFORMED = "json_malformed"  # not UTF-8 or not JSON
 JSON_SCHEMA = "json_schema"  # JSON that does not validate as SampleJson
 JSON_ID_MISMATCH = "json_id_mismatch"  # `id` differs from the member's file id
 JSON_TOO_LARGE = "json_too_large"  # json member past Caps.max_json_bytes
-MISSING_MEMBER = "missing_member"  # a required member (json, npz) is absent
-BAD_FILE_ID = "bad_file_id"  # the sample key is not a file id
 
 # Media problem codes (member scope; the sample is kept).
 WAV_BAD_HEADER = "wav_bad_header"

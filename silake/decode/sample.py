@@ -13,12 +13,11 @@ from silake.schemas.ids import FileKeys, parse_file_id
 from silake.schemas.release import MEMBER_EXTENSIONS, REQUIRED_MEMBERS
 from silake.schemas.rows import Problem
 from silake.tario.members import RawSample, TarMember
+from silake.tario.samples import BAD_FILE_ID, MISSING_MEMBER  # the grouper's codes, re-checked for hand-built samples
 
 from .caps import DEFAULT_CAPS, Caps
 from .errors import (
-    BAD_FILE_ID,
     JSON_TOO_LARGE,
-    MISSING_MEMBER,
     MP4_BAD_HEADER,
     NPZ_TOO_LARGE,
     WAV_BAD_HEADER,

@@ -74,18 +74,15 @@ class S3Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
-        env = os.environ if env is None else env
-        url = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or ""
+        from silake.sources.filesystems import AwsEnv
+
+        aws = AwsEnv.read(env)
+        url = aws.endpoint_url or ""
         endpoint_scheme, sep, rest = url.partition("://")
         endpoint = (rest if sep else url).rstrip("/") or None
-        return cls(
-            key_id=env.get("AWS_ACCESS_KEY_ID") or None,
-            secret=env.get("AWS_SECRET_ACCESS_KEY") or None,
-            session_token=env.get("AWS_SESSION_TOKEN") or None,
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint=endpoint,
-            use_ssl=not (sep and endpoint_scheme.lower() == "http"),
-        )
+        return cls(key_id=aws.key_id, secret=aws.secret, session_token=aws.session_token,
+                   region=aws.region or "us-east-1", endpoint=endpoint,
+                   use_ssl=not (sep and endpoint_scheme.lower() == "http"))
 
     def secret_sql(self, *, credentials_from_env: bool = False) -> str:
         """`CREATE SECRET` for these settings (temporary: it lives in the session, never in a database).

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,9 +101,24 @@ def canonical(uri: str) -> str:
     return locate(uri).uri
 
 
-def s3_endpoint() -> str | None:
-    """The S3 endpoint from the standard AWS env vars (service-specific one first), read now."""
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+@dataclass(frozen=True)
+class AwsEnv:
+    """The standard AWS environment, as boto3 and the AWS CLI read it (empty values count as unset)."""
+
+    endpoint_url: str | None  # AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL
+    region: str | None  # AWS_REGION, else AWS_DEFAULT_REGION
+    key_id: str | None
+    secret: str | None
+    session_token: str | None
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> AwsEnv:
+        """The variables as `env` (default: the process environment) holds them now."""
+        env = os.environ if env is None else env
+        return cls(endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+                   region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+                   key_id=env.get("AWS_ACCESS_KEY_ID") or None, secret=env.get("AWS_SECRET_ACCESS_KEY") or None,
+                   session_token=env.get("AWS_SESSION_TOKEN") or None)
 
 
 def gcs_endpoint() -> str | None:
@@ -119,9 +135,8 @@ def _make_fs(kind: str, access: SourceAccess | None) -> tuple[tuple[Any, ...], A
     if kind == LOCAL:
         return (LOCAL,), LocalFileSystem
     if kind == S3:
-        endpoint = s3_endpoint()
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        key_id = os.environ.get("AWS_ACCESS_KEY_ID")
+        aws = AwsEnv.read()
+        endpoint, region, key_id = aws.endpoint_url, aws.region, aws.key_id
         anon = (access or _access_from_env()).s3_anon
 
         def s3() -> fsspec.AbstractFileSystem:
