@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 import click
 
 from silake import signals
+from silake.export.defaults import DEFAULT_JOBS, DEFAULT_MEMBERS, DEFAULT_SHARD_SIZE
+from silake.export.defaults import FORMATS as EXPORT_FORMATS
 
 LAKE_HELP = "lake root: a directory or an s3:// / gs:// prefix [env SILAKE_LAKE]"
 CATALOG_HELP = ("where the lake's catalog lives: postgresql://user@host:port/db[?schema=s], or a SQLite file "
@@ -33,6 +35,12 @@ class Size(click.ParamType):
     UNITS: ClassVar[dict[str, int]] = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
              "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
+    @staticmethod
+    def text(n: int) -> str:
+        """`n` as the help shows it: 1e9 for a power of ten, else the number."""
+        digits = str(n)
+        return f"1e{len(digits) - 1}" if n >= 1000 and digits.strip("0") == "1" else str(n)
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
@@ -46,12 +54,41 @@ class Size(click.ParamType):
         return int(size)
 
 
+def _setting(name: str, *, required: bool = False) -> Callable[[], Any]:
+    """An option's default from its SILAKE_* variable, read through the one settings object
+    (`silake.settings`, where every variable is declared and documented); a bad value is a usage error."""
+
+    def default() -> Any:
+        from pydantic import ValidationError
+
+        from silake.settings import current
+
+        try:
+            value = getattr(current(), name)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise click.UsageError(f"SILAKE_{str(err['loc'][0]).upper()}: {err['msg']}") from None
+        if value is None and required:
+            raise click.MissingParameter(param_hint=f"'--{name.replace('_', '-')}'", param_type="option")
+        return value
+
+    return default
+
+
+def _debug_from_env() -> bool:
+    """SILAKE_DEBUG as the settings read it (false when any variable is invalid: that is reported later)."""
+    try:
+        return bool(_setting("debug")())
+    except click.UsageError:
+        return False
+
+
 def lake_options(*, snapshot: bool = False, lake_required: bool = True) -> Callable:
     def decorate(f: Callable) -> Callable:
         if snapshot:
             f = click.option("--snapshot", type=click.IntRange(min=0), default=None, help=SNAPSHOT_HELP)(f)
-        f = click.option("--catalog", envvar="SILAKE_CATALOG", default=None, help=CATALOG_HELP)(f)
-        return click.option("--lake", envvar="SILAKE_LAKE", required=lake_required, help=LAKE_HELP)(f)
+        f = click.option("--catalog", default=_setting("catalog"), help=CATALOG_HELP)(f)
+        return click.option("--lake", default=_setting("lake", required=lake_required), help=LAKE_HELP)(f)
     return decorate
 
 
@@ -98,7 +135,7 @@ Shell completion (bash; zsh: zsh_source):  eval "$(_SILAKE_COMPLETE=bash_source 
 @click.group(cls=Commands, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="silake", prog_name="silake", message="%(prog)s %(version)s")
-@click.option("--debug", is_flag=True, envvar="SILAKE_DEBUG", help="show tracebacks [env SILAKE_DEBUG]")
+@click.option("--debug", is_flag=True, default=_setting("debug"), help="show tracebacks [env SILAKE_DEBUG]")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """silake turns the Seamless Interaction release (WebDataset tar shards + metadata CSVs) into a lakehouse:
@@ -140,7 +177,7 @@ def sample(**params: Any) -> int:
               "cluster), FnApiRunner / DirectRunner (Beam's local runner), DataflowRunner, ...")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="local workers, or a Dask LocalCluster's worker processes (default: all cores)")
-@click.option("--dask-scheduler", envvar="SILAKE_DASK_SCHEDULER", default=None,
+@click.option("--dask-scheduler", default=_setting("dask_scheduler"),
               help="--runner dask: the scheduler to use, tcp://HOST:PORT (default: a LocalCluster on this "
               "machine) [env SILAKE_DASK_SCHEDULER]")
 @click.option("--full-refresh", is_flag=True, help="re-ingest every shard, even those committed unchanged")
@@ -243,13 +280,13 @@ def report(**params: Any) -> int:
 @lake_options(snapshot=True)
 @click.option("--where", required=True, help="SQL predicate over files and file_qa, e.g. \"split = 'dev' and qa_pass\"")
 @click.option("--out", required=True, help="output directory or URL prefix")
-@click.option("--format", "format", type=click.Choice(["webdataset", "parquet"]), default="webdataset",
+@click.option("--format", "format", type=click.Choice(EXPORT_FORMATS), default=EXPORT_FORMATS[0],
               show_default=True)
-@click.option("--members", default="json,npz,wav,mp4", show_default=True,
+@click.option("--members", default=DEFAULT_MEMBERS, show_default=True,
               help="webdataset members to copy (comma-separated)")
-@click.option("--shard-size", type=Size(), default="1e9", show_default=True,
+@click.option("--shard-size", type=Size(), default=Size.text(DEFAULT_SHARD_SIZE), show_default=True,
               help="target bytes per output shard (webdataset) or Parquet part (parquet): 1e9, 500MB, 2GiB")
-@click.option("--jobs", type=click.IntRange(min=1), default=4, show_default=True,
+@click.option("--jobs", type=click.IntRange(min=1), default=DEFAULT_JOBS, show_default=True,
               help="output shards written in parallel (the output is the same for any value)")
 @click.option("--no-keep-pairs", is_flag=True, help="let an interaction's partners land in different shards")
 @click.option("--overwrite", is_flag=True, help="replace a previous export in OUT")
@@ -304,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the README for each command's codes)."""
     signals.install()
     args = sys.argv[1:] if argv is None else argv
-    debug = os.environ.get("SILAKE_DEBUG", "").lower() in ("1", "true", "yes") or "--debug" in args
+    debug = "--debug" in args or _debug_from_env()
     try:
         result = cli.main(args=args, prog_name="silake", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version

@@ -12,7 +12,25 @@
     cli.py            `silake export` (exit codes: see `silake.export.errors`)
 """
 
-from silake.export.errors import ExportError
-from silake.export.run import ExportResult, export
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from silake.export.errors import ExportError
+    from silake.export.run import ExportResult, export
 
 __all__ = ["ExportError", "ExportResult", "export"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the job lazily: `silake.export.defaults` stays cheap for the command line."""
+    if name == "ExportError":
+        from silake.export.errors import ExportError
+
+        return ExportError
+    if name in ("ExportResult", "export"):
+        from silake.export import run
+
+        return getattr(run, name)
+    raise AttributeError(name)

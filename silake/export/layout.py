@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from silake.export.errors import BadInput
 from silake.export.selection import SelectedFile
-from silake.export.tar_writer import BLOCK, archive_size, member_size
+from silake.export.tar_writer import archive_size, member_size
 from silake.schemas.release import MEMBER_EXTENSIONS
 
 _NAME_PART = re.compile(r"^[A-Za-z0-9_]+$")
@@ -136,8 +136,6 @@ def plan_shards(files: Sequence[SelectedFile], members: Sequence[str], shard_siz
                 keep_pairs: bool = True) -> list[PlannedShard]:
     """Cut the selection (already in export order) into shards of one (label, split) near `shard_size`
     bytes each."""
-    if shard_size < BLOCK:
-        raise BadInput(f"--shard-size must be at least {BLOCK} bytes, got {shard_size}")
     samples = [plan_sample(f, members) for f in files]
     samples = [s for s in samples if s.members]  # a sample with none of the requested members has no key
     groups: dict[tuple[str, str], list[PlannedSample]] = {}

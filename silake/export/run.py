@@ -20,6 +20,7 @@ import duckdb
 
 from silake import tempfiles
 from silake.export.card import JsonTypes, parquet_card, webdataset_card
+from silake.export.defaults import DEFAULT_JOBS, DEFAULT_MEMBERS, DEFAULT_SHARD_SIZE, FORMATS
 from silake.export.errors import BadInput, CopyFailed, EmptySelection
 from silake.export.layout import parse_members, plan_shards, samples_without_members
 from silake.export.manifest import manifest_bytes, manifest_json, parquet_manifest, webdataset_manifest
@@ -27,13 +28,11 @@ from silake.export.output import CARD, MANIFEST, OutputTarget
 from silake.export.parquet_export import export_schema, export_tables
 from silake.export.preflight import check_sources
 from silake.export.selection import Selection, parse_predicate, select_files
-from silake.export.webdataset import DEFAULT_JOBS, ByteProgress, export_shards
+from silake.export.tar_writer import BLOCK
+from silake.export.webdataset import ByteProgress, export_shards
 from silake.lake.catalog import LakeError
 from silake.query.connection import connect, current_snapshot, open_lake
 from silake.schemas.export_manifest import ExportManifest
-
-FORMATS = ("webdataset", "parquet")
-DEFAULT_SHARD_SIZE = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class ExportResult:
 
 
 def export(lake: str, where: str, out: str, *, format: str = "webdataset",
-           members: str | tuple[str, ...] = "json,npz,wav,mp4", shard_size: int = DEFAULT_SHARD_SIZE,
+           members: str | tuple[str, ...] = DEFAULT_MEMBERS, shard_size: int = DEFAULT_SHARD_SIZE,
            keep_pairs: bool = True, overwrite: bool = False, progress: bool = False, jobs: int = DEFAULT_JOBS,
            warn: Callable[[str], None] | None = None, snapshot: int | None = None,
            catalog: str | None = None) -> ExportResult:
@@ -74,8 +73,9 @@ def export(lake: str, where: str, out: str, *, format: str = "webdataset",
     started = time.perf_counter()
     if format not in FORMATS:
         raise BadInput(f"unknown format {format!r} (choose {' or '.join(FORMATS)})")
-    if shard_size < 1:
-        raise BadInput(f"--shard-size must be positive, got {shard_size}")
+    minimum = BLOCK if format == "webdataset" else 1  # a tar shard holds at least its end-of-archive block
+    if shard_size < minimum:
+        raise BadInput(f"--shard-size must be at least {minimum} byte{'s' * (minimum > 1)}, got {shard_size}")
     wanted = parse_members(members) if format == "webdataset" else ()
     parse_predicate(where)
     tempfiles.sweep()  # what killed silake processes on this host left in the temp dir

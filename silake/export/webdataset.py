@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from silake import failpoints
 from silake.export.card import JsonTypes
+from silake.export.defaults import DEFAULT_JOBS
 from silake.export.errors import CopyFailed
 from silake.export.layout import PlannedShard
 from silake.export.output import OutputTarget
@@ -35,7 +36,6 @@ from silake.sources.reader import RangeReader, open_range_reader
 
 #: Source readers a worker keeps open at once (partners often live in different source shards).
 MAX_OPEN_READERS = 8
-DEFAULT_JOBS = 4
 
 
 @dataclass(frozen=True)
