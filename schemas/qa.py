@@ -4,7 +4,7 @@ The SQL layer's `qa_thresholds` view, `qa_threshold()` macro, `qa_flag_definitio
 columns of `file_qa` are generated from this registry (`silake.query.generated`), the sample generator's
 oracle reads its thresholds here (`silake.sample.truth`), and so does the README's flag table
 (`python -m silake.schemas.qa --markdown`). What a flag detects is SQL: one SELECT in a `sql/qa/NN_*.sql`
-family (see the README, "Contributing: add a QA flag").
+family (see the README, "Contributing", "Add a QA flag").
 """
 
 from __future__ import annotations

@@ -151,3 +151,14 @@ def test_a_run_applies_the_metadata_caps_its_launcher_resolved(sample_release, t
     monkeypatch.setenv("SILAKE_MAX_CSV_ROWS_FACTOR", "1")
     assert settings.current().metadata_limits() == MetadataLimits(max_csv_bytes=size, max_csv_rows_factor=1)
     assert settings.current().metadata_limits().max_rows("participants") == METADATA_ROWS["participants"]
+
+
+def test_the_readme_lists_the_settings_as_the_settings_module_documents_them() -> None:
+    from pathlib import Path
+
+    def table(text: str) -> str:
+        start = text.index("| variable | default | what |")
+        return text[start:text.index("\n\n", start)].split("\n<!--")[0]
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert table(readme) == table(settings.__doc__ or "")
