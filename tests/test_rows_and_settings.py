@@ -162,3 +162,18 @@ def test_the_readme_lists_the_settings_as_the_settings_module_documents_them() -
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert table(readme) == table(settings.__doc__ or "")
+
+
+def test_a_lake_is_never_written_anonymously_whatever_the_sources_setting(monkeypatch) -> None:
+    """SILAKE_S3_ANON=1 (public sources) leaves the lake's and an export's filesystem signed."""
+    from silake.lake.storage import LakeStorage
+    from silake.sources.filesystems import clear_cache, resolve
+
+    monkeypatch.setenv("SILAKE_S3_ANON", "1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing is contacted: no request is made
+    clear_cache()
+    try:
+        assert resolve("s3://public-release/improvised")[0].anon is True
+        assert LakeStorage("s3://my-lake/lake").fs.anon is False
+    finally:
+        clear_cache()

@@ -14,7 +14,7 @@ from functools import cached_property
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from silake.sources.filesystems import resolve
+from silake.sources.filesystems import STORE_ACCESS, resolve
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,9 @@ class LakeStorage:
 
     @cached_property
     def _fs_and_path(self) -> tuple[fsspec.AbstractFileSystem, str]:
-        # The sources' resolver: endpoints (AWS_ENDPOINT_URL ...) are read now and key its filesystem cache.
-        fs, path = resolve(self.root)
+        # The sources' resolver (endpoints such as AWS_ENDPOINT_URL are read now and key its filesystem
+        # cache) with the stores' fixed access: a lake is never written anonymously.
+        fs, path = resolve(self.root, STORE_ACCESS)
         return fs, path.rstrip("/") or path
 
     @property

@@ -54,6 +54,11 @@ class SourceAccess:
     retry: RetryPolicy = field(default_factory=RetryPolicy)  # transient failures of remote reads
 
 
+#: How a lake and an export's output are reached: signed requests (never anonymous, whatever SILAKE_S3_ANON
+#: says about the sources), no Hub. Fixed, so a worker resolving the lake reads no setting.
+STORE_ACCESS = SourceAccess()
+
+
 def _access_from_env() -> SourceAccess:
     from silake.settings import current
 
@@ -209,10 +214,10 @@ def clear_cache() -> None:
         _fs_cache.clear()
 
 
-def resolve(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The filesystem for a URI and the path within it."""
+def resolve(uri: str, access: SourceAccess | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem for a URI (configured by `access`; None: the environment's) and the path within it."""
     loc = locate(uri)
-    return filesystem(loc.kind), loc.path
+    return filesystem(loc.kind, access), loc.path
 
 
 def join(uri: str, rel: str) -> str:
