@@ -92,6 +92,9 @@ from silake.lake.catalog import locate_lake
 from silake.lake.committer import Committer
 from silake.lake.session import CatalogWriter
 from silake.ingest_plan import discover
+from silake.settings import current
+
+settings = current()
 
 cpu = defaultdict(float)
 local = threading.local()
@@ -143,7 +146,8 @@ with CatalogWriter(target) as writer:
     for ref in found.shards:
         cpu.clear()
         t0 = time.process_time()
-        job.ingest_shard(ref, job.IngestContext(target.root, run_id))
+        job.ingest_shard(ref, job.IngestContext(target.root, run_id, caps=settings.caps(), reads=settings.read_limits(),
+                                                access=settings.source_access()))
         total = time.process_time() - t0
         c0 = time.process_time()
         committer.poll()

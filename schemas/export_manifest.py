@@ -6,8 +6,9 @@ Both kinds share a `Header` (format, silake_version, predicate, lake, selection)
     parquet:    options {part_size, tables}, tables, counts, samples
 
 Samples are listed in export order; a WebDataset sample also names its output `shard`, the requested members
-its source lacks (`absent`) and, per member, where it was copied from and to. Every key is required and an
-unknown one is rejected, so a misspelling fails where the manifest is built or read.
+its source lacks (`absent`) and, per member, where it was copied from and to. Every key is required (but
+`format` and `kind`, which have one value each) and an unknown one is rejected, so a misspelling fails where
+the manifest is built or read.
 """
 
 from __future__ import annotations

@@ -93,7 +93,8 @@ QA_THRESHOLDS: tuple[QaThreshold, ...] = (
     QaThreshold("low_validity_fraction", 0.5, "ratio",
                 "low_pose_validity / low_box_validity: least fraction of frames with a valid pose / box"),
     QaThreshold("translation_sentinel_min", TRANSLATION_SENTINEL_MIN, "m",
-                "translation_sentinel: a |smplh_translation| component this large is the invalid-box sentinel"),
+                "translation_sentinel: a |smplh_translation| component this large is the invalid-box sentinel "
+                "(applied at ingest, which counts the sentinel frames: changing it needs a re-ingest)"),
     QaThreshold("speaker_bleed_max_offset_s", 0.05, "s",
                 "speaker_bleed: two words are the same word at the same time when both start and end agree "
                 "within this"),

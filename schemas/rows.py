@@ -14,6 +14,7 @@ from typing import Literal, TypeVar
 
 import pyarrow as pa
 
+from .problem import Problem
 from .tables import FILES, QUARANTINE
 
 #: A key column: a string exactly as the file id writes it (`schemas.ids.FileKeys`).
@@ -93,15 +94,6 @@ class FilesRow:
 
 
 Scope = Literal["sample", "member", "shard", "metadata_row"]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a sample, member, shard or metadata row is rejected: a stable code and a human-readable reason."""
-
-    code: str
-    reason: str
-    member_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ class Lake:
 
     def __init__(self, location: LakeLocation, snapshot: int | None = None) -> None:
         self.location = location
-        self.con = connect(location, snapshot=snapshot)
+        self.con = connect(location, snapshot=snapshot, column_comments=True)
         self.snapshot = snapshot if snapshot is not None else current_snapshot(self.con)
 
     # -- lifecycle

@@ -88,7 +88,8 @@ def lake_options(*, snapshot: bool = False, lake_required: bool = True) -> Calla
         if snapshot:
             f = click.option("--snapshot", type=click.IntRange(min=0), default=None, help=SNAPSHOT_HELP)(f)
         f = click.option("--catalog", default=_setting("catalog"), help=CATALOG_HELP)(f)
-        return click.option("--lake", default=_setting("lake", required=lake_required), help=LAKE_HELP)(f)
+        return click.option("--lake", default=_setting("lake", required=lake_required), required=lake_required,
+                            help=LAKE_HELP)(f)
     return decorate
 
 
@@ -341,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the README for each command's codes)."""
     signals.install()
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args or _debug_from_env()
+    debug = "--debug" in args  # SILAKE_DEBUG is read only when an error needs it (start-up stays cheap)
     try:
         result = cli.main(args=args, prog_name="silake", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         if interruption is not None:
             print(f"{_command(args)}: interrupted", file=sys.stderr)
             return signals.exit_code(interruption)
-        if debug or not isinstance(exc, Exception):
+        if debug or not isinstance(exc, Exception) or _debug_from_env():
             raise
         print(f"silake: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return 1

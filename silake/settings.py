@@ -30,6 +30,7 @@
 | `SILAKE_WRITE_BEHIND_BATCHES` | 16 | record batches queued for the Parquet writer |
 | `SILAKE_MAX_CSV_BYTES` | 512 MiB | a metadata CSV (checked by one stat before reading) |
 | `SILAKE_MAX_CSV_ROWS_FACTOR` | 10 | rows read from a metadata CSV: this times the release's (at least 1,000) |
+| `SILAKE_SDK_CONTAINER_IMAGE` | - | infra: the Flex Template image, the default `--sdk_container_image` |
 | `SILAKE_FAILPOINTS` | - | tests only: kill the process at named points (`silake.failpoints`) |
 
 The limits' defaults are declared in `silake.schemas.limits` (the retries' in `silake.sources.retry`); a
@@ -59,7 +60,8 @@ T = TypeVar("T", bound="DataclassInstance")
 class Settings(BaseSettings):
     """The `SILAKE_*` environment, validated (a bad value fails with the variable's name)."""
 
-    model_config = SettingsConfigDict(env_prefix="SILAKE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="SILAKE_", extra="ignore", frozen=True,
+                                      env_ignore_empty=True)  # VAR= means unset, as click and the shells do
 
     lake: str | None = Field(None, description="default lake root (--lake)")
     catalog: str | None = Field(None, description="default catalog location (--catalog)")
@@ -73,6 +75,7 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(None, description="the Dask scheduler of --runner dask")
     lease_ttl: float = Field(120.0, gt=0, description="seconds a run's lease lives without a heartbeat "
                              "(renewed every ttl/4; a stale lease is taken over by the next run)")
+    sdk_container_image: str | None = Field(None, description="the Flex Template image (infra/dataflow/launcher.py)")
     failpoints: str = Field("", description="tests only: SIGKILL, pause or sleep at named points")
 
     # Overrides of silake.sources.retry.RetryPolicy (SILAKE_RETRY_<FIELD>); unset: its default.

@@ -31,8 +31,9 @@ from silake.metadata.join import MetadataIndex
 from silake.overlap import WriteBehind, prefetched
 from silake.schemas.ids import parse_file_id
 from silake.schemas.limits import DEFAULT_CAPS, DEFAULT_READ_LIMITS, Caps, ReadLimits
+from silake.schemas.problem import Problem
 from silake.schemas.release import nominal_fps
-from silake.schemas.rows import FilesRow, Problem, QuarantineRow, Scope, record_batch
+from silake.schemas.rows import FilesRow, QuarantineRow, Scope, record_batch
 from silake.schemas.tables import SHARD_TABLES
 from silake.sources.filesystems import SourceAccess
 from silake.sources.reader import RangeReader, open_range_reader

@@ -14,8 +14,8 @@ import pytest
 from silake.decode import Caps, Reject, decode_sample
 from silake.schemas import tables
 from silake.schemas.catalogue import FEATURES
+from silake.schemas.problem import Problem
 from silake.schemas.release import EMOTION_CLASSES
-from silake.schemas.rows import Problem
 from silake.tario.members import RawSample, TarMember
 
 FILE_ID = "V00_S0809_I00000582_P0947"

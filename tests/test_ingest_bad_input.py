@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from lake_builder import commit_staged, read_table
 
-from silake.decode.caps import Caps
+from silake.schemas.limits import Caps
 from silake.shard_job import IngestContext, ingest_shard
 from silake.sources.discovery import discover_shards
 
@@ -269,7 +269,7 @@ def test_a_bomb_is_refused_before_inflating_and_a_file_at_the_caps_fits_the_memo
     import subprocess
     import sys
 
-    from silake.decode.caps import MAX_FRAMES
+    from silake.schemas.limits import MAX_FRAMES
 
     s = clean_sample
     bomb = _zeros_npz(s, 1_300_000)

@@ -435,7 +435,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def con(lake: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = connect(str(lake))
+    connection = connect(str(lake), column_comments=True)
     yield connection
     connection.close()
 

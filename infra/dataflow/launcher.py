@@ -50,7 +50,8 @@ BEAM_WORKER_OPTIONS = ("max_num_workers", "num_workers", "worker_machine_type", 
 RUNNER = "DataflowRunner"
 
 # The image this file runs in, baked in at build time (Dockerfile ARG IMAGE_URI). Workers need the same
-# image (it holds silake and its pinned dependencies), so it is the default `--sdk_container_image`.
+# image (it holds silake and its pinned dependencies), so it is the default `--sdk_container_image`. Declared
+# with every other SILAKE_* variable in silake.settings; read here from the environment the caller passes.
 IMAGE_ENV = "SILAKE_SDK_CONTAINER_IMAGE"
 
 

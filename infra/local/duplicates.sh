@@ -20,8 +20,8 @@ while read -r id a _ b rest; do
   echo "$id $a ~ $b $rest"
   found=1
 done <<<"$out"
-if grep -q '^incomplete:' <<<"$out"; then
-  grep '^incomplete:' <<<"$out"
+if grep -qE '^incomplete:|more pairs\)' <<<"$out"; then  # unread, or rows past --most: not checked
+  grep -E '^incomplete:|more pairs\)' <<<"$out"
   found=1
 fi
 if (( found )); then

@@ -1,6 +1,7 @@
 """Decoding: one sample's member bytes → validated, vectorised Arrow batches and the `files` media facts."""
 
-from .caps import Caps
+from silake.schemas.limits import Caps
+
 from .errors import MediaError, Reject
 from .features import feature_column, frames_batch, hypernet_batch
 from .mp4 import Mp4Info, probe_mp4

@@ -7,7 +7,7 @@ quarantine row of scope 'member'; the sample itself is kept.
 
 from __future__ import annotations
 
-from silake.schemas.rows import Problem
+from silake.schemas.problem import Problem
 
 # Reject codes (sample scope).
 NPZ_CORRUPT = "npz_corrupt"  # not a zip, truncated, bad CRC, bad .npy header, unsupported compression

@@ -29,8 +29,8 @@ from silake.schemas.catalogue import (
     Feature,
     hypernet_rows_allowed,
 )
+from silake.schemas.limits import DEFAULT_CAPS, Caps
 
-from .caps import DEFAULT_CAPS, Caps
 from .errors import (
     NPZ_BAD_DTYPE,
     NPZ_BAD_SHAPE,

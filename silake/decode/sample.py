@@ -10,12 +10,12 @@ from fractions import Fraction
 import pyarrow as pa
 
 from silake.schemas.ids import FileKeys, parse_file_id
+from silake.schemas.limits import DEFAULT_CAPS, Caps
+from silake.schemas.problem import Problem
 from silake.schemas.release import MEMBER_EXTENSIONS, REQUIRED_MEMBERS
-from silake.schemas.rows import Problem
 from silake.tario.members import RawSample, TarMember
 from silake.tario.samples import BAD_FILE_ID, MISSING_MEMBER  # the grouper's codes, re-checked for hand-built samples
 
-from .caps import DEFAULT_CAPS, Caps
 from .errors import (
     JSON_TOO_LARGE,
     MP4_BAD_HEADER,

@@ -13,11 +13,11 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from silake.schemas.ids import FileKeys
+from silake.schemas.limits import DEFAULT_CAPS, Caps
 from silake.schemas.records import SampleJson
 from silake.schemas.tables import ANNOTATIONS, TRANSCRIPT_SEGMENTS, TRANSCRIPT_WORDS, VAD_SEGMENTS
 
 from .arrow_keys import key_columns
-from .caps import DEFAULT_CAPS, Caps
 from .errors import JSON_ID_MISMATCH, JSON_MALFORMED, JSON_SCHEMA, JSON_TOO_LARGE, Reject
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)

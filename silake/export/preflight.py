@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from silake.export.errors import SourcesUnavailable
 from silake.export.selection import SelectedFile, Selection
 from silake.sources.errors import SourceError
-from silake.sources.filesystems import size_and_etag
+from silake.sources.filesystems import SourceAccess, size_and_etag
 
 PROBE_THREADS = 16
 
@@ -30,14 +30,16 @@ def _needed_bytes(files: Iterable[SelectedFile], members: Iterable[str]) -> dict
     return out
 
 
-def check_sources(selection: Selection, members: Iterable[str], *, threads: int = PROBE_THREADS) -> None:
-    """Raise SourcesUnavailable listing every missing, unreadable or changed source shard."""
+def check_sources(selection: Selection, members: Iterable[str], *, threads: int = PROBE_THREADS,
+                  access: SourceAccess | None = None) -> None:
+    """Raise SourcesUnavailable listing every missing, unreadable or changed source shard (reached with
+    `access`; None: the settings')."""
     needed = _needed_bytes(selection.files, members)
     uris = sorted(needed)
 
     def probe(uri: str) -> str | None:
         try:
-            size, etag = size_and_etag(uri)
+            size, etag = size_and_etag(uri, retry=access.retry if access else None)
         except SourceError as exc:
             return f"unreachable: {exc}"
         except OSError as exc:  # anything else the store raised

@@ -31,7 +31,9 @@ from silake.export.tar_writer import (
     check_source_header,
     iter_range,
 )
+from silake.schemas.limits import ReadLimits
 from silake.sources.errors import SourceError
+from silake.sources.filesystems import SourceAccess
 from silake.sources.reader import RangeReader, open_range_reader
 
 #: Source readers a worker keeps open at once (partners often live in different source shards).
@@ -57,8 +59,8 @@ class _Stopped(Exception):
 class _Readers:
     """An LRU of open source readers."""
 
-    def __init__(self, sizes: dict[str, int | None], max_open: int = MAX_OPEN_READERS) -> None:
-        self.sizes = sizes
+    def __init__(self, sizes: dict[str, int | None], sources: SourceReads, max_open: int = MAX_OPEN_READERS) -> None:
+        self.sizes, self.sources = sizes, sources
         self.max_open = max_open
         self.open: OrderedDict[str, RangeReader] = OrderedDict()
         self.bytes_fetched = 0
@@ -71,7 +73,9 @@ class _Readers:
         if len(self.open) >= self.max_open:
             _, old = self.open.popitem(last=False)
             self._close(old)
-        reader = open_range_reader(uri, size=self.sizes.get(uri))
+        reads = self.sources.reads
+        reader = open_range_reader(uri, size=self.sizes.get(uri), window=reads.read_window,
+                                   cache_windows=reads.read_cache_windows, access=self.sources.access)
         self.open[uri] = reader
         return reader
 
@@ -85,12 +89,27 @@ class _Readers:
             self._close(reader)
 
 
+@dataclass(frozen=True)
+class SourceReads:
+    """How the export reads its source shards: resolved once from the settings (`SourceReads.current()`)."""
+
+    access: SourceAccess
+    reads: ReadLimits
+
+    @classmethod
+    def current(cls) -> SourceReads:
+        from silake.settings import current
+
+        settings = current()
+        return cls(settings.source_access(), settings.read_limits())
+
+
 def write_shard(shard: PlannedShard, target: OutputTarget, sizes: dict[str, int | None],
-                on_bytes: Callable[[int], None] | None = None, stop: threading.Event | None = None
-                ) -> ShardResult:
+                on_bytes: Callable[[int], None] | None = None, stop: threading.Event | None = None,
+                sources: SourceReads | None = None) -> ShardResult:
     """Write one planned shard to a local staging file, check it, publish it under its name."""
     path = os.path.join(target.staging_dir(), shard.name.replace("/", "__") + ".partial")
-    readers = _Readers(sizes)
+    readers = _Readers(sizes, sources or SourceReads.current())
     written: dict[str, dict[str, WrittenMember]] = {}
     json_types = JsonTypes()
     try:
@@ -146,13 +165,15 @@ class ByteProgress:
 
 
 def export_shards(shards: Sequence[PlannedShard], target: OutputTarget, sizes: dict[str, int | None], *,
-                  progress: bool = False, jobs: int = DEFAULT_JOBS) -> list[ShardResult]:
+                  progress: bool = False, jobs: int = DEFAULT_JOBS, sources: SourceReads | None = None
+                  ) -> list[ShardResult]:
     """Write every planned shard (concurrently); on the first failure stop, and raise CopyFailed."""
     bar = ByteProgress(sum(s.payload_bytes for s in shards), progress)
     stop = threading.Event()
+    sources = sources or SourceReads.current()
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(shards)))) as pool:
-            futures = {pool.submit(write_shard, s, target, sizes, bar.update, stop): s for s in shards}
+            futures = {pool.submit(write_shard, s, target, sizes, bar.update, stop, sources): s for s in shards}
             try:
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             except BaseException:  # interrupted: let the workers stop at their next member

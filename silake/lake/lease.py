@@ -132,7 +132,7 @@ def acquire(storage: LakeStorage, run_id: str, ttl: timedelta | None = None) -> 
 
 
 def _token_of(current: Lease | None, raw: bytes | None) -> str:
-    """The token of the lease file as read: its own, one derived from an unreadable file's bytes, or None."""
+    """The token of the lease file as read: its own, or one derived from an unreadable file's bytes."""
     if current is not None:
         return current.token
     return uuid.uuid5(uuid.NAMESPACE_OID, repr(raw)).hex

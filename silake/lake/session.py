@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 
-from silake.sources.filesystems import etag_from_info, resolve
+from silake.sources.filesystems import STORE_ACCESS, etag_from_info, resolve
 from silake.tempfiles import temp_dir
 
 from . import extensions
@@ -206,7 +206,7 @@ def _cache_root() -> Path:
 
 def fetch_remote_catalog(uri: str) -> str:
     """A local copy of a SQLite catalog that lives on an object store, downloaded once per version (etag)."""
-    fs, path = resolve(uri)
+    fs, path = resolve(uri, STORE_ACCESS)
     try:
         info = fs.info(path)
     except FileNotFoundError:
@@ -381,7 +381,7 @@ class CatalogWriter:
             return cat.target
         self._workdir = temp_dir("catalog")
         self._local = os.path.join(self._workdir, CATALOG_FILE)
-        fs, path = resolve(cat.target)
+        fs, path = resolve(cat.target, STORE_ACCESS)
         if fs.exists(path):
             fs.get_file(path, self._local)
         return self._local
@@ -525,7 +525,7 @@ class CatalogWriter:
         """Upload a remote SQLite catalog's working copy (a single PUT: readers see the old or the new one)."""
         if not self.lake.catalog.is_remote_file or self._local is None:
             return
-        fs, path = resolve(self.lake.catalog.target)
+        fs, path = resolve(self.lake.catalog.target, STORE_ACCESS)
         fs.put_file(self._local, path)
 
 

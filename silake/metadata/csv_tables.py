@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from silake.schemas import tables
 from silake.schemas.ids import parse_file_id, participant_stem
 from silake.schemas.limits import DEFAULT_METADATA_LIMITS, MetadataLimits
+from silake.schemas.problem import Problem
 from silake.schemas.records import (
     BFI_COLUMNS,
     CSV_HEADERS,
@@ -27,7 +28,6 @@ from silake.schemas.records import (
     RelationshipRow,
 )
 from silake.schemas.release import METADATA_ROWS
-from silake.schemas.rows import Problem
 
 from .join import PARTICIPANT_COLUMNS
 

@@ -22,13 +22,14 @@ def open_lake(lake: str, *, catalog: str | None = None) -> Lake:
     return locate_lake(lake, catalog)
 
 
-def connect(lake: str | Lake, *, snapshot: int | None = None, catalog: str | None = None
-            ) -> duckdb.DuckDBPyConnection:
-    """A read-only DuckDB connection on the lake with every table and view of the SQL layer."""
+def connect(lake: str | Lake, *, snapshot: int | None = None, catalog: str | None = None,
+            column_comments: bool = False) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection on the lake with every table and view of the SQL layer (`column_comments`:
+    with the view columns' descriptions too, as the `silake sql` shell and the Python API have them)."""
     target = lake if isinstance(lake, Lake) else open_lake(lake, catalog=catalog)
     con = open_reader(target, snapshot=snapshot)
     try:
-        define_views(con)
+        define_views(con, column_comments=column_comments)
     except duckdb.Error as exc:
         from silake.lake.ddl import missing_columns  # (Arrow schemas: only on this path)
 

@@ -44,7 +44,8 @@ def thresholds_sql() -> str:
 -- qa_thresholds: every number a QA flag compares against, with its unit and meaning.
 --
 -- Read them with SELECT * FROM qa_thresholds; and use one in SQL with qa_threshold('name'). To try other
--- values, re-create this view (same columns) before querying: every flag reads its thresholds from here.
+-- values, re-create this view (same columns) before querying: every flag reads its thresholds from here,
+-- except translation_sentinel_min, which the ingest applies when it counts sentinel frames (re-ingest).
 -- The sample generator plants its defects against the same values (silake/sample/truth.py).
 --
 -- columns of qa_thresholds:

@@ -21,6 +21,7 @@ from matplotlib.colors import to_hex
 from matplotlib.typing import RcKeyType
 
 from silake.report.data import FTO_BIN_S, FTO_LIMIT_S, column
+from silake.schemas.qa import Severity
 
 STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text as <text>, in the page's font
@@ -34,7 +35,7 @@ STYLE: dict[RcKeyType, Any] = {
     "grid.alpha": 0.3,
     "figure.dpi": 96,
 }
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+SEVERITY_ORDER = {str(s): i for i, s in enumerate(Severity)}  # worst first
 PALETTE: list[str] = [to_hex(c) for c in plt.get_cmap("tab10")(np.arange(10))]
 
 

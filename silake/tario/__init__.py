@@ -1,6 +1,6 @@
 """Tar reading: walk ustar headers with ranged reads, group members into samples, never touch the disk."""
 
-from silake.schemas.rows import Problem
+from silake.schemas.problem import Problem
 from silake.tario.members import RawSample, TarMember
 from silake.tario.payloads import read_payload
 from silake.tario.samples import SampleIterator, iter_samples, split_name, unsafe_name_reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from silake.schemas.rows import Problem
+from silake.schemas.problem import Problem
 
 
 @dataclass(frozen=True)

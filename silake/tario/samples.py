@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from silake.schemas.ids import is_file_id
+from silake.schemas.problem import Problem
 from silake.schemas.release import MEMBER_EXTENSIONS, REQUIRED_MEMBERS
-from silake.schemas.rows import Problem
 from silake.tario.members import RawSample, TarMember
 from silake.tario.walker import (
     DEFAULT_MAX_MEMBER_SIZE,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from silake.schemas.limits import DEFAULT_READ_LIMITS
-from silake.schemas.rows import Problem
+from silake.schemas.problem import Problem
 from silake.tario.members import TarMember
 
 if TYPE_CHECKING:
