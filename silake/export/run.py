@@ -29,7 +29,7 @@ from silake.export.parquet_export import export_schema, export_tables
 from silake.export.preflight import check_sources
 from silake.export.selection import Selection, parse_predicate, select_files
 from silake.export.tar_writer import BLOCK
-from silake.export.webdataset import ByteProgress, SourceReads, export_shards
+from silake.export.webdataset import ByteProgress, export_shards, source_reads
 from silake.lake.catalog import LakeError
 from silake.query.connection import connect, current_snapshot, open_lake
 from silake.schemas.export_manifest import ExportManifest
@@ -129,7 +129,7 @@ def _webdataset(selection: Selection, target: OutputTarget, members: tuple[str, 
     if not shards:
         raise EmptySelection(f"none of the {len(selection.files)} selected files has any of the members "
                              f"{','.join(members)}: nothing written to {target.uri}")
-    sources = SourceReads.current()  # the settings, resolved once for the whole export
+    sources = source_reads()  # the settings, resolved once for the whole export
     check_sources(selection, members, access=sources.access)
     sizes = {uri: shard.size for uri, shard in selection.shards.items()}  # recorded == current (preflight)
     target.clear()

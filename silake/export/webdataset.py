@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from silake import failpoints
 from silake.export.card import JsonTypes
@@ -89,19 +90,19 @@ class _Readers:
             self._close(reader)
 
 
-@dataclass(frozen=True)
-class SourceReads:
-    """How the export reads its source shards: resolved once from the settings (`SourceReads.current()`)."""
+class SourceReads(NamedTuple):
+    """How the export reads its source shards (the settings' source access and read limits)."""
 
     access: SourceAccess
     reads: ReadLimits
 
-    @classmethod
-    def current(cls) -> SourceReads:
-        from silake.settings import current
 
-        settings = current()
-        return cls(settings.source_access(), settings.read_limits())
+def source_reads() -> SourceReads:
+    """The settings' source access and read limits, resolved once per export."""
+    from silake.settings import current
+
+    settings = current()
+    return SourceReads(settings.source_access(), settings.read_limits())
 
 
 def write_shard(shard: PlannedShard, target: OutputTarget, sizes: dict[str, int | None],
@@ -109,7 +110,7 @@ def write_shard(shard: PlannedShard, target: OutputTarget, sizes: dict[str, int 
                 sources: SourceReads | None = None) -> ShardResult:
     """Write one planned shard to a local staging file, check it, publish it under its name."""
     path = os.path.join(target.staging_dir(), shard.name.replace("/", "__") + ".partial")
-    readers = _Readers(sizes, sources or SourceReads.current())
+    readers = _Readers(sizes, sources or source_reads())
     written: dict[str, dict[str, WrittenMember]] = {}
     json_types = JsonTypes()
     try:
@@ -170,7 +171,7 @@ def export_shards(shards: Sequence[PlannedShard], target: OutputTarget, sizes: d
     """Write every planned shard (concurrently); on the first failure stop, and raise CopyFailed."""
     bar = ByteProgress(sum(s.payload_bytes for s in shards), progress)
     stop = threading.Event()
-    sources = sources or SourceReads.current()
+    sources = sources or source_reads()
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(shards)))) as pool:
             futures = {pool.submit(write_shard, s, target, sizes, bar.update, stop, sources): s for s in shards}
