@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import traceback
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -91,40 +91,18 @@ def _quarantine_row(ctx: IngestContext, shard: ShardRef, scope: Scope, problem: 
 
 
 def _files_row(ctx: IngestContext, shard: ShardRef, raw: RawSample, decoded: DecodedSample) -> FilesRow:
-    """The sample's `files` row: its keys, where it was read, what decoding found, the metadata joined."""
-    k = decoded.keys
-    f: Mapping[str, Any] = decoded.facts
-    m: Mapping[str, Any] = ctx.metadata.columns_for(k)
-    return FilesRow(
-        file_id=k.file_id, vendor_id=k.vendor_id, session_id=k.session_id, prompt_hash=k.prompt_hash,
-        participant_id=k.participant_id, interaction_key=k.interaction_key,
-        batch_idx=shard.batch_idx, archive_idx=shard.archive_idx, shard_uri=shard.uri, sample_index=raw.index,
-        n_frames=f["n_frames"], nominal_fps=f["nominal_fps"], fps=f["fps"], duration_s=f["duration_s"],
-        video_duration_s=f["video_duration_s"], has_movement=f["has_movement"], n_hypernet=f["n_hypernet"],
-        n_nonfinite_values=f["n_nonfinite_values"],
-        n_pose_valid=f["n_pose_valid"], n_box_valid=f["n_box_valid"], n_movement_valid=f["n_movement_valid"],
-        n_translation_sentinel=f["n_translation_sentinel"],
-        json_has_id=f["json_has_id"], annotation_kinds=f["annotation_kinds"],
-        has_annotation_1p=f["has_annotation_1p"], has_annotation_3p=f["has_annotation_3p"],
-        n_transcript_segments=f["n_transcript_segments"], n_words=f["n_words"], n_timed_words=f["n_timed_words"],
-        n_vad_segments=f["n_vad_segments"], n_annotations=f["n_annotations"],
-        speaking_s=f["speaking_s"], first_vad_start_s=f["first_vad_start_s"], last_vad_end_s=f["last_vad_end_s"],
-        first_word_start_s=f["first_word_start_s"], last_word_end_s=f["last_word_end_s"],
-        has_wav=f["has_wav"], wav_sample_rate=f["wav_sample_rate"], wav_channels=f["wav_channels"],
-        wav_format=f["wav_format"], wav_bits_per_sample=f["wav_bits_per_sample"],
-        wav_n_samples=f["wav_n_samples"], wav_duration_s=f["wav_duration_s"],
-        has_mp4=f["has_mp4"], mp4_major_brand=f["mp4_major_brand"], mp4_has_moov=f["mp4_has_moov"],
-        mp4_duration_s=f["mp4_duration_s"],
-        json_offset=f["json_offset"], json_size=f["json_size"], npz_offset=f["npz_offset"],
-        npz_size=f["npz_size"], wav_offset=f["wav_offset"], wav_size=f["wav_size"],
-        mp4_offset=f["mp4_offset"], mp4_size=f["mp4_size"],
-        has_participant_row=m["has_participant_row"], personality_disclosed=m["personality_disclosed"],
-        extraversion=m["extraversion"], agreeableness=m["agreeableness"],
-        conscientiousness=m["conscientiousness"], neuroticism=m["neuroticism"], openness=m["openness"],
-        has_relationship_row=m["has_relationship_row"], relationship=m["relationship"],
-        relationship_detail=m["relationship_detail"],
-        run_id=ctx.run_id,
-    )
+    """The sample's `files` row: its keys, where it was read, what decoding found, the metadata joined. The
+    dataclass takes every column by name: a fact or metadata column missing, extra or misspelt is a TypeError
+    here, never a silent null."""
+    values: dict[str, Any] = {
+        **decoded.keys._asdict(),
+        "batch_idx": shard.batch_idx, "archive_idx": shard.archive_idx, "shard_uri": shard.uri,
+        "sample_index": raw.index,
+        **decoded.facts,
+        **ctx.metadata.columns_for(decoded.keys),
+        "run_id": ctx.run_id,
+    }
+    return FilesRow(**values)
 
 
 _swept = threading.Event()

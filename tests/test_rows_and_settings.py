@@ -177,3 +177,23 @@ def test_a_lake_is_never_written_anonymously_whatever_the_sources_setting(monkey
         assert LakeStorage("s3://my-lake/lake").fs.anon is False
     finally:
         clear_cache()
+
+
+def test_a_files_row_takes_every_fact_by_name_and_refuses_a_misspelt_one() -> None:
+    from types import SimpleNamespace
+
+    from silake import shard_job
+    from silake.schemas.ids import parse_file_id
+
+    keys = parse_file_id("V00_S0809_I00000582_P0947")
+    ctx = shard_job.IngestContext("lake", "run-1")
+    shard = SimpleNamespace(batch_idx=0, archive_idx=3, uri="s.tar")
+    given = {*keys._fields, "batch_idx", "archive_idx", "shard_uri", "sample_index", "run_id",
+             *ctx.metadata.columns_for(keys)}
+    facts = {f.name: None for f in dataclasses.fields(FilesRow) if f.name not in given}
+    assert "n_frames" in facts and "mp4_size" in facts
+    row = shard_job._files_row(ctx, shard, SimpleNamespace(index=5), SimpleNamespace(keys=keys, facts=facts))
+    assert (row.file_id, row.archive_idx, row.sample_index, row.run_id) == (keys.file_id, 3, 5, "run-1")
+    misspelt = {("n_frame" if k == "n_frames" else k): v for k, v in facts.items()}
+    with pytest.raises(TypeError, match="n_frame"):
+        shard_job._files_row(ctx, shard, SimpleNamespace(index=5), SimpleNamespace(keys=keys, facts=misspelt))
