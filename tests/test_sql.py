@@ -34,6 +34,7 @@ from silake.decode.npz import NpzFeatures
 from silake.lake.layout import CATALOG_FILE
 from silake.lake.session import S3Settings
 from silake.query.connection import connect
+from silake.query.generated import generated_files
 from silake.query.render import render
 from silake.query.views import sql_files, view_script
 from silake.sample import truth
@@ -508,6 +509,8 @@ def test_generated_sql_files_take_their_places_in_the_qa_layer() -> None:
     assert [f.name for f in qa_files] == sorted(f.name for f in qa_files)
     for f in qa_files:
         assert f.generated == f.text.startswith("-- Generated from schemas/qa.py"), f.name
+    stale = [f.name for f in qa_files if f.generated and (f.name, f.text) not in generated_files("qa")]
+    assert stale == [], f"{stale}: run `python -m silake.query.generated --write` after editing schemas/qa.py"
     script = view_script()
     assert "-- >>> generated: sql/qa/90_file_qa.sql" in script and "-- >>> sql/qa/80_qa_flags.sql" in script
 

@@ -21,7 +21,8 @@ from silake.schemas.qa import (
 )
 
 #: The first line of every generated file: where its text comes from.
-ORIGIN = "-- Generated from schemas/qa.py (the QA flag registry) by silake/query/generated.py: edit the registry."
+ORIGIN = ("-- Generated from schemas/qa.py (the QA flag registry) by `python -m silake.query.generated --write`:\n"
+          "-- edit the registry, then run that; a test fails while this file and the registry disagree.")
 
 
 def _entry(name: str, text: str) -> str:
@@ -148,3 +149,30 @@ def generated_files(layer: str) -> list[tuple[str, str]]:
         return []
     return [("00_qa_thresholds.sql", thresholds_sql()), ("10_qa_flag_definitions.sql", definitions_sql()),
             ("90_file_qa.sql", file_qa_sql())]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`--write`: (re)write the generated files into the checkout's sql/; `--check`: exit 1 if any is stale."""
+    import argparse
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(prog="python -m silake.query.generated", description=main.__doc__)
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args(argv)
+    root = Path(__file__).resolve().parents[2] / "sql"
+    stale = []
+    for layer in ("base", "analytics", "qa"):
+        for name, text in generated_files(layer):
+            path = root / layer / name
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                stale.append(path)
+                if args.write:
+                    path.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"{'wrote' if args.write else 'stale'}: {path}")
+    return 1 if stale and not args.write else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

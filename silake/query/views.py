@@ -36,7 +36,7 @@ class SqlFile:
     layer: str
     name: str  # file name, e.g. '20_speech_activity.sql'
     text: str
-    generated: bool = False  # written by silake.query.generated, not a file of sql/
+    generated: bool = False  # written from the QA registry by silake.query.generated (committed, kept current)
 
     @property
     def stem(self) -> str:
@@ -63,15 +63,14 @@ def sql_root() -> Traversable:
 
 
 def sql_files() -> list[SqlFile]:
-    """Every view file, generated ones included, in execution order."""
+    """Every view file of `sql/`, in execution order (the generated ones are files too, so a plain DuckDB can
+    run the folder; `tests/test_sql.py` keeps them equal to what the registry generates)."""
     root = sql_root()
     out: list[SqlFile] = []
     for layer in LAYERS:
-        files = [SqlFile(layer, e.name, e.read_text(encoding="utf-8"))
+        names = {name for name, _ in generated_files(layer)}
+        files = [SqlFile(layer, e.name, e.read_text(encoding="utf-8"), generated=e.name in names)
                  for e in root.joinpath(layer).iterdir() if e.name.endswith(".sql")]
-        files += [SqlFile(layer, name, text, generated=True) for name, text in generated_files(layer)]
-        if len({f.name for f in files}) != len(files):
-            raise ValueError(f"sql/{layer}: a file has the name of a generated one")
         out += sorted(files, key=lambda f: f.name)
     return out
 
