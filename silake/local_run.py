@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -32,7 +32,6 @@ from silake.sources.shards import ShardRef
 log = logging.getLogger(__name__)
 
 IN_PROCESS, THREADS, PROCESSES = "in-process", "threads", "processes"
-MODES = (IN_PROCESS, THREADS, PROCESSES)
 
 
 class WorkerDied(RuntimeError):
@@ -113,31 +112,23 @@ def kill_child_processes() -> int:
     return killed
 
 
-def run_shards(shards: Sequence[ShardRef], ctx: IngestContext, mode: str, workers: int,
-               on_done: Callable[[CommitRecord], None] | None = None) -> list[CommitRecord]:
-    """Ingest (stage) every shard; returns their commit records. On Ctrl-C / SIGTERM (raised in this thread)
-    the workers are stopped before the exception goes on, so nothing keeps writing after it."""
-    done: list[CommitRecord] = []
-
-    def finished(record: CommitRecord) -> None:
-        done.append(record)
-        if on_done is not None:
-            on_done(record)
-
+def run_shards(shards: Sequence[ShardRef], ctx: IngestContext, mode: str, workers: int) -> None:
+    """Ingest (stage) every shard; the launcher's commit loop picks up what they stage. On Ctrl-C / SIGTERM
+    (raised in this thread) the workers are stopped before the exception goes on, so nothing keeps writing
+    after it."""
     if mode == IN_PROCESS:
         for shard in shards:
-            finished(_run_one(shard, ctx))
-        return done
+            _run_one(shard, ctx)
+        return
     cancel_all.clear()
     pool = _executor(mode, workers)
     try:
-        for record in _as_completed(pool, shards, ctx):
-            finished(record)
+        for _ in _as_completed(pool, shards, ctx):
+            pass
     except BaseException:
         stop_workers(pool)
         raise
     pool.shutdown(wait=True)
-    return done
 
 
 def _as_completed(pool: Executor, shards: Sequence[ShardRef], ctx: IngestContext) -> Iterator[CommitRecord]:

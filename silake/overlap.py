@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
     return False
 
 
-def prefetched(items: Iterator[T], depth: int = 2, name: str = "silake-fetch") -> Iterator[T]:
+def prefetched(items: Iterator[T], depth: int = 2, name: str = "silake-fetch") -> Generator[T, None, None]:
     """`items`, produced by a helper thread up to `depth` items ahead of the caller."""
     q: queue.Queue = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import traceback
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -145,9 +145,10 @@ def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Cl
     try:
         with open_range_reader(shard.uri, size=shard.size, window=reads.read_window,
                                cache_windows=reads.read_cache_windows, access=ctx.access) as reader, \
-                contextlib.closing(_fetched_ahead(samples := iter_samples(
+                contextlib.closing(prefetched(_with_payloads(samples := iter_samples(
                     reader, max_member_size=reads.max_tar_member_bytes,
-                    max_extended_header_size=reads.max_tar_extended_header_bytes), reader, ctx)) as ahead:
+                    max_extended_header_size=reads.max_tar_extended_header_bytes), reader, ctx.caps),
+                    depth=reads.prefetch_samples)) as ahead:
             damage_carried = False  # did a sample carry the damage (the sample it cut)?
             for raw, payloads in ahead:
                 if cancel_all.is_set():
@@ -202,11 +203,15 @@ def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Cl
         behind.abort()
         raise
 
-    if status != "failed":
-        writer.add("files", record_batch(FilesRow, files_rows))
-    writer.add("quarantine", record_batch(QuarantineRow, quarantine))
+    try:
+        if status != "failed":
+            writer.add("files", record_batch(FilesRow, files_rows))
+        writer.add("quarantine", record_batch(QuarantineRow, quarantine))
+    except BaseException:  # `writer` may be a failed shard's replacement, which ingest_shard does not hold
+        writer.discard()
+        raise
     table_rows = writer.rows()
-    files = writer.publish()
+    files = writer.publish()  # (discards what it could not publish)
     failpoints.hit("shard.staged")
     if cancel_all.is_set():  # told to stop while writing: no manifest, the claim is discarded
         raise Cancelled()
@@ -224,12 +229,6 @@ def _ingest(shard: ShardRef, ctx: IngestContext, storage: LakeStorage, claim: Cl
     if not report.balanced:  # by construction this cannot happen; say so loudly if it ever does
         log.error("accounting mismatch in %s: %s", shard.uri, commit)
     return report
-
-
-def _fetched_ahead(samples: Iterator[RawSample], reader: RangeReader, ctx: IngestContext
-                   ) -> Generator[tuple[RawSample, dict[str, bytes]], None, None]:
-    """`_with_payloads`, run by a helper thread up to `prefetch_samples` samples ahead of decoding."""
-    yield from prefetched(_with_payloads(samples, reader, ctx.caps), depth=ctx.reads.prefetch_samples)
 
 
 def _with_payloads(samples: Iterator[RawSample], reader: RangeReader, caps: Caps

@@ -16,11 +16,11 @@ import tempfile
 
 from silake.signals import process_alive
 
-_NAME = re.compile(r"^silake-(shard|catalog|export|meta)-(\d+)-")
+_NAME = re.compile(r"^silake-(shard|catalog|export)-(\d+)-")
 
 
 def temp_dir(kind: str) -> str:
-    """A new temp directory owned by this process (`kind`: shard, catalog, export, meta)."""
+    """A new temp directory owned by this process (`kind`: shard, catalog or export)."""
     return tempfile.mkdtemp(prefix=f"silake-{kind}-{os.getpid()}-")
 
 

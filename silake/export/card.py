@@ -25,6 +25,16 @@ from silake.schemas.export_manifest import ExportManifest, ParquetManifest, WebD
 #: A json member larger than this is copied without being parsed; the card then declares no features.
 JSON_TYPES_MAX_BYTES = 64 << 20
 SPLIT_ORDER = {"train": 0, "dev": 1, "test": 2}
+
+
+def _split_key(split: str) -> tuple[int, str]:
+    """train, dev, test first, then any other split by name."""
+    return (SPLIT_ORDER.get(split, 9), split)
+
+
+def _split_names(rows: list[tuple[str, str, int]]) -> list[str]:
+    """The distinct splits of (label, split, count) rows, in card order."""
+    return sorted({sp for _, sp, _ in rows}, key=_split_key)
 RELEASE = "https://huggingface.co/datasets/facebook/seamless-interaction"
 
 
@@ -122,7 +132,7 @@ def _splits(manifest: ExportManifest) -> list[tuple[str, str, int]]:
     counts: dict[tuple[str, str], int] = {}
     for s in manifest.samples:
         counts[(s.label, s.split)] = counts.get((s.label, s.split), 0) + 1
-    return sorted(((lb, sp, n) for (lb, sp), n in counts.items()), key=lambda t: (t[0], SPLIT_ORDER.get(t[1], 9), t[1]))
+    return sorted(((lb, sp, n) for (lb, sp), n in counts.items()), key=lambda t: (t[0], *_split_key(t[1])))
 
 
 def _split_table(rows: list[tuple[str, str, int]]) -> str:
@@ -144,7 +154,7 @@ def webdataset_card(manifest: WebDatasetManifest, json_types: JsonTypes) -> str:
     rows = _splits(manifest)
     members = manifest.options.members
     labels = sorted({lb for lb, _, _ in rows})
-    splits = sorted({sp for _, sp, _ in rows}, key=lambda sp: (SPLIT_ORDER.get(sp, 9), sp))
+    splits = _split_names(rows)
 
     def config(name: str, label: str) -> dict[str, Any]:
         return {"config_name": name, "data_files": [{"split": sp, "path": f"data/{label}/{sp}-*.tar"}
@@ -198,7 +208,7 @@ wav and mp4 load as raw bytes (no torch needed); npz as a dict of nested lists s
 def parquet_card(manifest: ParquetManifest, schemas: dict[str, pa.Schema]) -> str:
     """README.md of a Parquet export: one config per table, splits by the release's split."""
     rows = _splits(manifest)
-    splits = sorted({sp for _, sp, _ in rows}, key=lambda sp: (SPLIT_ORDER.get(sp, 9), sp))
+    splits = _split_names(rows)
     tables = list(schemas)
     order = sorted(tables, key=lambda t: (t != "files", tables.index(t)))
     configs = [{"config_name": t, "data_files": [{"split": sp, "path": f"{t}/label=*/split={sp}/*.parquet"}

@@ -168,12 +168,17 @@ def _take_over(storage: LakeStorage, lease: Lease, stale_token: str, stale: Leas
     return lease
 
 
+def _holds(current: Lease | None, lease: Lease | str) -> bool:
+    """Whether the lease file as read is `lease` (same acquisition token) or, given a run id, that run's."""
+    if current is None:
+        return False
+    return current.token == lease.token if isinstance(lease, Lease) else current.run_id == lease
+
+
 def verify(storage: LakeStorage, lease: Lease | str) -> None:
     """Raise LeaseLost unless `lease` (or run id) still holds the lake (checked before every commit)."""
     current = read(storage)
-    ok = current is not None and (current.token == lease.token if isinstance(lease, Lease)
-                                  else current.run_id == lease)
-    if not ok:
+    if not _holds(current, lease):
         run_id = lease.run_id if isinstance(lease, Lease) else lease
         holder = current.describe() if current is not None else "nobody"
         raise LeaseLost(f"run {run_id} lost the lease of {storage.uri} (now held by {holder}): not committing")
@@ -190,10 +195,7 @@ def renew(storage: LakeStorage, lease: Lease, ttl: timedelta) -> Lease:
 
 def release(storage: LakeStorage, lease: Lease | str) -> bool:
     """Drop the lease if `lease` (or a run id) holds it; returns whether it did."""
-    current = read(storage)
-    if current is None:
-        return False
-    if current.token != lease.token if isinstance(lease, Lease) else current.run_id != lease:
+    if not _holds(read(storage), lease):
         return False
     storage.delete(storage.path(LEASE_FILE))
     return True

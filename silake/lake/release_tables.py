@@ -9,42 +9,20 @@ partition label=unknown/split=unknown, shard_key 'metadata'.
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from silake.schemas.tables import TABLES
-from silake.tempfiles import temp_dir
 
 from .layout import table_dir
-from .parquet import writer_options
+from .parquet import table_bytes
 from .session import ALIAS, CatalogWriter
 from .sqltext import quote, sql_literal
 
 METADATA_SHARD = ("unknown", "unknown", "metadata")  # (label, split, shard_key) of metadata quarantine rows
 
-
-
-@contextmanager
-def _owned_temp_dir() -> Iterator[str]:
-    path = temp_dir("meta")
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-def _parquet_bytes(table: pa.Table) -> bytes:
-    with _owned_temp_dir() as tmp:
-        path = os.path.join(tmp, "t.parquet")
-        pq.write_table(table, path, **writer_options(table.schema))
-        with open(path, "rb") as fh:
-            return fh.read()
 
 
 def _current_files(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -55,7 +33,7 @@ def _current_files(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def _planned(name: str, table: pa.Table) -> tuple[str, bytes]:
     """(path relative to the root, bytes) of a release-wide table's file, named by its content hash."""
-    data = _parquet_bytes(table)
+    data = table_bytes(table)
     digest = hashlib.sha256(data).hexdigest()[:16]
     if name == "quarantine":
         label, split, key = METADATA_SHARD

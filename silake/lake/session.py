@@ -116,14 +116,12 @@ class GCSSettings:
     use_ssl: bool
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> GCSSettings:
-        env = os.environ if env is None else env
-        url = (env.get("STORAGE_EMULATOR_HOST") or "").strip().rstrip("/")
-        if url == "default":
-            url = ""
-        endpoint_scheme, sep, rest = url.partition("://")
-        return cls(endpoint=(rest if sep else url) or None,
-                   use_ssl=bool(sep) and endpoint_scheme.lower() == "https")
+    def from_env(cls) -> GCSSettings:
+        """From the emulator endpoint as the sources read it (`gcs_endpoint`: always with a scheme)."""
+        from silake.sources.filesystems import gcs_endpoint
+
+        endpoint_scheme, _, rest = (gcs_endpoint() or "").partition("://")
+        return cls(endpoint=rest or None, use_ssl=endpoint_scheme.lower() == "https")
 
     def secret_sql(self) -> str:
         """`CREATE SECRET` for an emulator ('' for Google's own endpoint: DuckDB's default, no secret)."""

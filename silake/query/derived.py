@@ -23,7 +23,7 @@ from silake.lake.commit import CHANGED_COLUMNS
 from silake.lake.session import ALIAS
 from silake.lake.sqltext import sql_literal
 
-from .views import view_script
+from .views import session_setup_sql, view_script
 
 _CHANGED = "silake_changed_files"  # the files a commit touched (CHANGED_COLUMNS)
 _TARGETS = "silake_qa_targets"  # the files whose findings are recomputed (file ids)
@@ -71,7 +71,7 @@ class QaFindings:
         """Define the SQL layer in the writer's in-memory database, with the scope views of a refresh; the
         lake stays the default database, the session's views come first on the search path."""
         _register_scope(con, None, empty=True)
-        con.execute(f"USE memory; SET search_path = 'memory.main,{ALIAS}.main';\n" + view_script() + "\n"
+        con.execute(session_setup_sql() + view_script() + "\n"
                     + _WRITER_SCOPE + f"USE {ALIAS}; SET search_path = 'memory.main,{ALIAS}.main';")
 
     def __call__(self, con: duckdb.DuckDBPyConnection, changed: pa.Table | None) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -79,14 +80,16 @@ def _docs(files: list[SqlFile]) -> list[ViewDoc]:
     return list(view_docs((f.source, f.text) for f in files).values())
 
 
+@cache
 def view_script() -> str:
     """Every macro and view definition, then every view's comment, as one SQL script (unqualified names: run
-    it with the lake on the search path)."""
+    it with the lake on the search path). Read and parsed once per process (the files are package data)."""
     files = sql_files()
     return ("\n".join(f"-- >>> {f.source}\n{f.text.rstrip()}\n" for f in files)
             + "\n-- >>> the views' comments (each from its file's header)\n" + view_comments_sql(_docs(files)))
 
 
+@cache
 def column_comments_script() -> str:
     """COMMENT ON every view column, for a session's in-memory views (DuckLake keeps no view column
     comments, so the catalog's copy of the views has none)."""
