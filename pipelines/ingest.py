@@ -4,7 +4,7 @@
                           [runs that do not wait: --ToList--> FinalizeRun (commit, release the lease)]
 
 Workers never touch the catalog: they stage each finished shard (`silake.lake.staging`), and the launcher
-commits the staged shards as they come (`silake.commit_loop`). A run whose launcher does not wait (a
+commits the staged shards in batches while they come (`silake.commit_loop`). A run whose launcher does not wait (a
 scheduled Dataflow job) commits in its last step instead. Beam only orchestrates: every step calls plain
 functions from `silake` (`silake.ingest` is the run itself).
 """

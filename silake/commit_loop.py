@@ -1,8 +1,9 @@
 """The launcher side of a run: commit what the workers stage while they work, and show the progress.
 
-A background thread polls the run's staging directory (one listing per interval, never the data files),
-commits each batch of finished shards in one catalog transaction and advances a progress bar (shards
-done/total, files, MB/s fetched). Any runner works: the workers only need to reach the lake's storage.
+A background thread looks at the run's staging directory (one listing per interval, never the data files),
+advances a progress bar (shards finished/total, shards committed, files, MB/s fetched) and commits the
+finished shards when the committer's policy says they are due, a batch per catalog transaction. Any runner
+works: the workers only need to reach the lake's storage.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class CommitLoop:
-    """`with CommitLoop(committer, total): run the pipeline` - commits as shards finish, then once more."""
+    """`with CommitLoop(committer, total): run the pipeline` - commits batches of finished shards while it runs
+    (the caller commits the rest with `committer.finish()`)."""
 
     def __init__(self, committer: Committer, total: int, *, progress: bool = False, interval: float = 1.0) -> None:
         self.committer, self.interval = committer, interval
@@ -45,24 +47,31 @@ class CommitLoop:
         if self._thread.is_alive():
             self._thread.join()
         if self.bar is not None:
+            with contextlib.suppress(Exception):  # the last shards finished since the last look
+                self.advance(self.committer.collect())
             self.bar.close()
             self.bar = None
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.advance(self.committer.poll())
+                self.advance(self.committer.collect())
+                if self.committer.due():
+                    self.committer.commit_pending()
+                    self.advance([])
             except Exception as exc:  # a commit failed: stop committing, the launcher reports it
                 log.debug("commit loop stopped", exc_info=True)
                 self.error = exc
                 return
 
-    def advance(self, records: list[CommitRecord]) -> None:
-        if self.bar is None or not records:
+    def advance(self, finished: list[CommitRecord]) -> None:
+        """Count newly finished shards (staged, maybe not committed yet) on the bar."""
+        if self.bar is None:
             return
-        self._files += sum(r.files_rows for r in records)
-        self._bytes += sum(r.bytes_fetched for r in records)
+        self._files += sum(r.files_rows for r in finished)
+        self._bytes += sum(r.bytes_fetched for r in finished)
         elapsed = max(time.monotonic() - self._t0, 1e-6)
         with contextlib.suppress(Exception):  # progress is best-effort
-            self.bar.set_postfix(files=self._files, fetched_MBps=f"{self._bytes / elapsed / 1e6:.1f}")
-            self.bar.update(len(records))
+            self.bar.set_postfix(committed=len(self.committer.committed), files=self._files,
+                                 fetched_MBps=f"{self._bytes / elapsed / 1e6:.1f}")
+            self.bar.update(len(finished))

@@ -159,7 +159,8 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     try:
         with CatalogWriter(target) as writer, lease.Heartbeat(storage, held, enabled=not detached):
             writer.fence_with(held)
-            committer = Committer(writer, run_id, check=lambda: lease.verify(storage, held))
+            committer = Committer(writer, run_id, check=lambda: lease.verify(storage, held),
+                                  policy=settings.commit_policy())
             recovered, _ = committer.recover()
             meta = load_metadata(found.metadata_uris, settings.metadata_limits())
             written = commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(), run_id=run_id)

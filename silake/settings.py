@@ -7,7 +7,9 @@
 | `SILAKE_DEBUG` | false | tracebacks instead of one-line errors |
 | `SILAKE_CACHE_DIR` | `~/.cache/silake` | downloaded copies of remote SQLite catalogs |
 | `SILAKE_DUCKDB_EXTENSION_DIR` | `~/.duckdb/extensions` | where the pip-packaged DuckDB extensions are installed |
-| `SILAKE_COMMIT_INTERVAL` | 1.0 | seconds between two looks at what the workers staged |
+| `SILAKE_COMMIT_INTERVAL` | 1.0 | seconds between two looks at what the workers staged (and progress updates) |
+| `SILAKE_COMMIT_WAIT` | 30 | seconds a finished shard may wait for its commit (0: commit at every look) |
+| `SILAKE_COMMIT_MAX_SHARDS` | 100 | shards that make a commit due at once; the most one transaction holds |
 | `SILAKE_DASK_SCHEDULER` | - | the Dask scheduler of `--runner dask` when `--dask-scheduler` is not given |
 | `SILAKE_LEASE_TTL` | 120 | seconds a run's lease lives without a heartbeat |
 | `SILAKE_HF_ENDPOINT` | `HF_ENDPOINT`, else https://huggingface.co | the Hugging Face Hub for `hf://` sources |
@@ -33,10 +35,11 @@
 | `SILAKE_SDK_CONTAINER_IMAGE` | - | infra: the Flex Template image, the default `--sdk_container_image` |
 | `SILAKE_FAILPOINTS` | - | tests only: kill the process at named points (`silake.failpoints`) |
 
-The limits' defaults are declared in `silake.schemas.limits` (the retries' in `silake.sources.retry`); a
-variable left unset means that default. An ingest run resolves its settings once, in the launcher, and
-hands the workers what they need (limits, retries, source access) in its IngestContext: workers, wherever
-they run, never read them from the environment. Everything else reads `current()` where it is used.
+The limits' defaults are declared in `silake.schemas.limits` (the retries' in `silake.sources.retry`, the
+commit policy's in `silake.lake.committer`); a variable left unset means that default. An ingest run
+resolves its settings once, in the launcher, and hands the workers what they need (limits, retries,
+source access) in its IngestContext: workers, wherever they run, never read them from the environment.
+Everything else reads `current()` where it is used.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+    from silake.lake.committer import CommitPolicy
     from silake.schemas.limits import Caps, MetadataLimits, ReadLimits
     from silake.sources.filesystems import SourceAccess
     from silake.sources.retry import RetryPolicy
@@ -69,6 +73,8 @@ class Settings(BaseSettings):
     cache_dir: str | None = Field(None, description="cache of downloaded remote SQLite catalogs")
     duckdb_extension_dir: str | None = Field(None, description="DuckDB extension directory")
     commit_interval: float = Field(1.0, gt=0, description="seconds between looks at the staged shards")
+    commit_wait: float | None = Field(None, ge=0, description="seconds a finished shard may wait for its commit")
+    commit_max_shards: int | None = Field(None, ge=1, description="shards per commit transaction at most")
     hf_endpoint: str | None = Field(None, validation_alias=AliasChoices("SILAKE_HF_ENDPOINT", "HF_ENDPOINT"),
                                     description="Hugging Face Hub endpoint for hf:// sources")
     s3_anon: bool = Field(False, description="anonymous s3:// reads")
@@ -119,6 +125,11 @@ class Settings(BaseSettings):
         from silake.schemas.limits import MetadataLimits
 
         return _overridden(MetadataLimits(), self)
+
+    def commit_policy(self) -> CommitPolicy:
+        from silake.lake.committer import CommitPolicy
+
+        return _overridden(CommitPolicy(), self, prefix="commit_")
 
     def retry_policy(self) -> RetryPolicy:
         from silake.sources.retry import RetryPolicy

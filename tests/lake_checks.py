@@ -59,7 +59,7 @@ def ingest_cmd(release: Path, lake: Path | str, *extra: str) -> list[str]:
 
 
 def env_with(**extra: str) -> dict[str, str]:
-    return {**os.environ, "SILAKE_COMMIT_INTERVAL": "0.05", **extra}
+    return {**os.environ, "SILAKE_COMMIT_INTERVAL": "0.05", "SILAKE_COMMIT_WAIT": "0", **extra}
 
 
 def referenced_files(lake: Path) -> set[str]:

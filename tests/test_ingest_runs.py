@@ -124,3 +124,22 @@ def test_cli_ingest_prints_the_summary_and_exits_zero(release_copy, tmp_path) ->
     refused = subprocess.run([sys.executable, "-m", "silake.cli", "ingest", str(release_copy / "naturalistic"),
                               "--lake", str(lake), "--workers", "1"], capture_output=True, text=True)
     assert refused.returncode == 3 and held.run_id in refused.stderr
+
+
+def test_a_run_commits_finished_shards_in_batches_by_the_commit_policy(release_copy, tmp_path, monkeypatch):
+    import silake
+
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("SILAKE_COMMIT_INTERVAL", "0.05")
+    monkeypatch.setenv("SILAKE_COMMIT_WAIT", "600")  # while it runs, only the count makes a batch due
+    monkeypatch.setenv("SILAKE_COMMIT_MAX_SHARDS", "4")
+    first, _ = run_pipeline([str(release_copy)], str(lake), workers=2)
+    monkeypatch.delenv("SILAKE_COMMIT_MAX_SHARDS")
+    again, _ = run_pipeline([str(release_copy)], str(lake), workers=2, full_refresh=True)
+    assert first.shards_processed == again.shards_processed == 11
+    with silake.open(str(lake)) as opened:
+        batches = [(s.run_id, s.shards) for s in opened.snapshots() if s.shards]
+    by_count = [n for run, n in batches if run == first.run_id]
+    assert sum(by_count) == 11 and max(by_count) <= 4 and len(by_count) >= 3, by_count
+    assert [n for run, n in batches if run == again.run_id] == [11]  # nothing due before the end: one commit
+    assert_qa_stored_equals_live(lake)

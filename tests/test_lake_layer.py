@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -15,7 +16,7 @@ from lake_builder import ShardData, read_table, write_lake
 from silake.lake import lease
 from silake.lake.catalog import CatalogLocation, LakeError, locate_lake
 from silake.lake.commit import CommitRecord, committed_versions
-from silake.lake.committer import Committer, commit_batch
+from silake.lake.committer import CommitPolicy, Committer, commit_batch
 from silake.lake.layout import (
     CATALOG_FILE,
     DESCRIPTOR_FILE,
@@ -197,6 +198,40 @@ def test_recovery_commits_a_dead_runs_complete_shards_and_deletes_its_partial_on
     assert (root / done.files["vad_segments"].path).exists()
     assert read_table(root, "vad_segments").num_rows == 2
     assert read_table(root, "ingest_shards").column("run_id").to_pylist() == [dead]
+
+
+def test_the_commit_policy_batches_finished_shards_by_count_and_by_age(tmp_path) -> None:
+    root = tmp_path / "lake"
+    write_lake(root, [])
+    lake = locate_lake(str(root))
+    run = "20260105T000000Z-batched1"
+
+    def stage(key: str) -> None:
+        _stage(lake.storage, Claim(run, "improvised", "dev", key, "a"), _vad(1, start=float(int(key[-2:]))))
+
+    with CatalogWriter(lake) as writer:
+        by_count = Committer(writer, run, policy=CommitPolicy(wait=3600, max_shards=2))
+        stage("0000-0001")
+        assert [r.shard_key for r in by_count.collect()] == ["0000-0001"]  # finished, not committed
+        assert (by_count.due(), by_count.poll(), by_count.snapshots) == (False, [], [])
+        stage("0000-0002")
+        stage("0000-0003")
+        committed = by_count.poll()  # 3 staged >= 2: due; committed 2 + 1, one transaction each
+        assert [r.shard_key for r in committed] == ["0000-0001", "0000-0002", "0000-0003"]
+        assert len(by_count.snapshots) == 2 and list_staged(lake.storage, run).manifests == []
+
+        by_age = Committer(writer, run, policy=CommitPolicy(wait=0.3, max_shards=100))
+        stage("0000-0004")
+        assert by_age.poll() == [] and not by_age.due()
+        time.sleep(0.35)
+        assert [r.shard_key for r in by_age.poll()] == ["0000-0004"]
+        stage("0000-0005")
+        by_age.finish()  # the end of a run commits whatever waits, due or not
+        assert [r.shard_key for r in by_age.committed] == ["0000-0004", "0000-0005"]
+        assert len(by_age.snapshots) == 2
+    keys = read_table(root, "ingest_shards").column("shard_key").to_pylist()
+    assert sorted(keys) == [f"0000-000{i}" for i in range(1, 6)]
+    assert read_table(root, "vad_segments").num_rows == 5
 
 
 def test_lease_excludes_a_second_writer_until_released(tmp_path) -> None:

@@ -40,6 +40,24 @@ log = logging.getLogger(__name__)
 _ROWS_VIEW = "silake_commit_rows"
 
 
+@dataclass(frozen=True)
+class CommitPolicy:
+    """When a run commits what its workers staged.
+
+    A commit costs ~0.5 s of CPU however many shards it holds (the catalog transaction, the QA refresh of the
+    files it changed, the small tables' compaction check), on the cores the workers use - and on a remote
+    lake one upload of the catalog. So finished shards wait: they are committed once the first of them has
+    waited `wait` seconds or `max_shards` are staged, and at the end of the run. A transaction holds at most
+    `max_shards` shards (its size, and the time a reader's view lags behind, stay bounded).
+    """
+
+    wait: float = 30.0
+    max_shards: int = 100
+
+
+#: Commit whatever is staged at every look (tests, and the one-shot committers of a finished run).
+EAGER = CommitPolicy(wait=0.0)
+
 
 def shard_predicate(shards: Iterable[ShardId]) -> str:
     """A WHERE clause matching the rows of `shards`, grouped by partition so files prune by their stats."""
@@ -135,23 +153,53 @@ class Committer:
     """Commits what the workers of one run stage, as they stage it; settles what dead runs left behind.
 
     `check` is called before every commit and raises if this run may not write any more (its lease is gone).
+    `policy` says when staged shards are due (`EAGER`: at every look).
     """
 
-    def __init__(self, writer: CatalogWriter, run_id: str, check: Callable[[], None] | None = None) -> None:
+    def __init__(self, writer: CatalogWriter, run_id: str, check: Callable[[], None] | None = None,
+                 policy: CommitPolicy = EAGER) -> None:
         self.writer = writer
         self.storage: LakeStorage = writer.lake.storage
         self.run_id = run_id
         self.check = check
+        self.policy = policy
         self.committed: list[CommitRecord] = []
         self.snapshots: list[int] = []
+        self._pending: dict[str, ShardManifest] = {}  # staged manifests not committed yet, by path
+        self._waiting_since: float | None = None  # when the oldest of them was seen
+
+    def collect(self) -> list[CommitRecord]:
+        """Look at the run's staging directory (one listing) and read the manifests staged since the last
+        look; returns their shards (finished, not committed yet)."""
+        new = [p for p in list_staged(self.storage, self.run_id).manifests if p not in self._pending]
+        for path in new:
+            self._pending[path] = read_manifest(self.storage, path)
+        if new and self._waiting_since is None:
+            self._waiting_since = time.monotonic()
+        return [self._pending[p].commit for p in new]
+
+    def due(self) -> bool:
+        """Whether the staged shards should be committed now (by the policy)."""
+        if not self._pending or self._waiting_since is None:
+            return False
+        return (len(self._pending) >= self.policy.max_shards
+                or time.monotonic() - self._waiting_since >= self.policy.wait)
 
     def poll(self) -> list[CommitRecord]:
-        """Commit every manifest of this run staged so far; returns the shards newly committed."""
-        staged = list_staged(self.storage, self.run_id)
-        if not staged.manifests:
-            return []
-        manifests = [read_manifest(self.storage, p) for p in staged.manifests]
-        return self._commit(manifests, f"ingest run {self.run_id}")
+        """Collect what is staged and commit it if it is due; returns the shards newly committed."""
+        self.collect()
+        return self.commit_pending() if self.due() else []
+
+    def commit_pending(self) -> list[CommitRecord]:
+        """Commit every collected manifest now, in transactions of at most `policy.max_shards` shards."""
+        manifests = sorted(self._pending.values(), key=lambda m: m.commit.finished_at)
+        # forgotten before committing: a manifest a failed commit left staged is read again at the next look
+        self._pending, self._waiting_since = {}, None
+        step = self.policy.max_shards
+        records: list[CommitRecord] = []
+        for i in range(0, len(manifests), step):
+            records += self._commit(manifests[i:i + step], f"ingest run {self.run_id}")
+        return records
 
     def _commit(self, manifests: list[ShardManifest], message: str,
                 extra: dict[str, object] | None = None) -> list[CommitRecord]:
@@ -178,7 +226,8 @@ class Committer:
 
     def finish(self) -> None:
         """After the run: commit what is left, then drop the run's claims that never produced a manifest."""
-        self.poll()
+        self.collect()
+        self.commit_pending()
         for claim in list_staged(self.storage, self.run_id).claims:
             discard(self.storage, claim)
         remove_run_dir(self.storage, self.run_id)

@@ -426,15 +426,16 @@ class CatalogWriter:
 
         assert self.con is not None
         rows = self.con.execute(
-            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() WHERE database_name = ?",
-            [ALIAS]).fetchall()
+            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
+            f"WHERE database_name = {sql_literal(ALIAS)}").fetchall()
         existing: dict[str, dict[str, str]] = {}
         comments: dict[str, dict[str | None, str | None]] = {}  # table -> column (None: the table) -> comment
         for table, column, typ, comment in rows:
             existing.setdefault(table, {})[column] = typ
             comments.setdefault(table, {})[column] = comment
         for table, comment in self.con.execute(
-                "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = ?", [ALIAS]).fetchall():
+                f"SELECT table_name, comment FROM duckdb_tables() WHERE database_name = {sql_literal(ALIAS)}"
+        ).fetchall():
             comments.setdefault(table, {})[None] = comment
         script = options = ""
         for table in all_tables():
@@ -490,7 +491,7 @@ class CatalogWriter:
         """The fence: replace our own `lake_writer` row, which exists only while we are the writer. A claim
         committed by another run since makes this find nothing; one committing concurrently conflicts with
         this delete, so one of the two transactions fails."""
-        deleted = con.execute("DELETE FROM lake_writer WHERE token = ?", [fence.token]).fetchone()
+        deleted = con.execute(f"DELETE FROM lake_writer WHERE token = {sql_literal(fence.token)}").fetchone()
         if deleted is None or deleted[0] != 1:
             holder = con.execute("SELECT run_id, holder FROM lake_writer").fetchall()
             now = ", ".join(f"run {r} ({h})" for r, h in holder) or "nobody"
