@@ -1,7 +1,7 @@
 """Encoding candidates for the per-frame arrays on one bench shard: CPU seconds to write `frames` and
 `hypernet`, and bytes. Not a test: it prints the figures behind the lake's Parquet options (README).
 
-    .venv/bin/python benchmarks/bench_encoding.py bench-data/release-32/improvised/train/0000/0000.tar
+    .venv/bin/python benchmarks/bench_encoding.py bench-data/release-32/improvised/train/0000/0000.tar [--per-column]
 """
 
 from __future__ import annotations
@@ -91,6 +91,22 @@ def run(name: str, write: Writer, table: pa.Table) -> None:
     print(f"| {name} | {time.process_time() - t0:.2f} s | {len(buf.getvalue()) / 1e6:.1f} MB |", flush=True)
 
 
+def per_column(t: pa.Table) -> None:
+    """Each column written alone, with the lake's zstd 1 and uncompressed: what compression buys per column."""
+    print("\n| column | zstd 1 CPU | zstd 1 bytes | none CPU | none bytes | ratio |\n|---|---:|---:|---:|---:|---:|")
+    for name in t.column_names:
+        one = t.select([name])
+        got = []
+        for write in (parquet(), parquet(compression="none")):
+            buf = io.BytesIO()
+            t0 = time.process_time()
+            write(one, buf)
+            got.append((time.process_time() - t0, len(buf.getvalue())))
+        (zc, zb), (nc, nb) = got
+        print(f"| {name} | {zc:.3f} s | {zb / 1e6:.2f} MB | {nc:.3f} s | {nb / 1e6:.2f} MB | {nb / zb:.2f}x |",
+              flush=True)
+
+
 def main() -> None:
     frames, hyper = load(sys.argv[1])
     for label, t in (("frames", frames), ("hypernet", hyper)):
@@ -103,6 +119,8 @@ def main() -> None:
         run("no compression", parquet(compression="none"), t)
         run("DuckDB COPY (zstd 1, 1 thread)", duckdb_copy, t)
         run("fixed_size_binary, zstd 1 (no SQL arrays)", parquet(), as_binary(t))
+        if "--per-column" in sys.argv:
+            per_column(t)
 
 
 if __name__ == "__main__":
