@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import sys
 import tarfile
@@ -78,6 +79,76 @@ def as_binary(t: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=pa.schema(fields))
 
 
+def as_flat(t: pa.Table) -> pa.Table:
+    """Each fixed-size-list column as one scalar column per element (`keypoints__12_2`), null rows kept."""
+    cols, names = [], []
+    for fld, col in zip(t.schema, t.columns, strict=True):
+        if not pa.types.is_fixed_size_list(fld.type):
+            cols.append(col)
+            names.append(fld.name)
+            continue
+        arr, dims = col.combine_chunks(), []
+        leaf = arr
+        while pa.types.is_fixed_size_list(leaf.type):
+            dims.append(leaf.type.list_size)
+            leaf = leaf.values  # every slot, null rows included
+        matrix = leaf.to_numpy(zero_copy_only=False).reshape(len(arr), -1)
+        mask = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else None
+        for i, idx in enumerate(itertools.product(*(range(d) for d in dims))):
+            cols.append(pa.array(matrix[:, i], mask=mask))
+            names.append(fld.name + "__" + "_".join(map(str, idx)))
+    return pa.Table.from_arrays(cols, names=names)
+
+
+def rebuild_sql(t: pa.Table, column: str) -> str:
+    """DuckDB expression rebuilding `column`'s nested array from its flat columns (what a view would do)."""
+    typ = t.schema.field(column).type
+    dims = []
+    while pa.types.is_fixed_size_list(typ):
+        dims.append(typ.list_size)
+        typ = typ.value_type
+
+    def build(prefix: list[int], depth: int) -> str:
+        if depth == len(dims):
+            return f'"{column}__{"_".join(map(str, prefix))}"'
+        return "[" + ", ".join(build([*prefix, i], depth + 1) for i in range(dims[depth])) + "]"
+    return build([], 0)
+
+
+def read_cost(t: pa.Table, flat: pa.Table) -> None:
+    """DuckDB reading `keypoints` whole (sum of every element) from the lake's lists and rebuilt from flat
+    columns, and one element (`keypoints[12][2]`) each way; warm medians of 3."""
+    import statistics
+
+    con = duckdb.connect()
+    with tempfile.TemporaryDirectory() as tmp:
+        lists, cols = os.path.join(tmp, "lists.parquet"), os.path.join(tmp, "flat.parquet")
+        with open(lists, "wb") as fh:
+            buf = io.BytesIO()
+            parquet()(t, buf)
+            fh.write(buf.getvalue())
+        with open(cols, "wb") as fh:
+            buf = io.BytesIO()
+            parquet()(flat, buf)
+            fh.write(buf.getvalue())
+        rebuilt = rebuild_sql(t, "keypoints")
+        queries = {
+            "whole keypoints, lists": f"SELECT sum(list_sum(flatten(keypoints))) FROM '{lists}'",
+            "whole keypoints, rebuilt from flat columns":
+                f"SELECT sum(list_sum(flatten({rebuilt}))) FROM '{cols}'",
+            "keypoints[12][2], lists": f"SELECT sum(keypoints[12][2]) FROM '{lists}'",
+            "keypoints[12][2], rebuilt": f"SELECT sum(({rebuilt})[12][2]) FROM '{cols}'",
+        }
+        print("\n| DuckDB query on frames | wall (median of 3) |\n|---|---:|")
+        for name, sql in queries.items():
+            times = []
+            for _ in range(4):
+                t0 = time.perf_counter()
+                con.execute(sql).fetchall()
+                times.append(time.perf_counter() - t0)
+            print(f"| {name} | {statistics.median(times[1:]) * 1000:.0f} ms |", flush=True)
+
+
 def float_columns(t: pa.Table) -> list[str]:
     def leaf(typ: pa.DataType) -> pa.DataType:
         return leaf(typ.value_type) if pa.types.is_list(typ) or pa.types.is_fixed_size_list(typ) else typ
@@ -119,6 +190,11 @@ def main() -> None:
         run("no compression", parquet(compression="none"), t)
         run("DuckDB COPY (zstd 1, 1 thread)", duckdb_copy, t)
         run("fixed_size_binary, zstd 1 (no SQL arrays)", parquet(), as_binary(t))
+        flat = as_flat(t)
+        run(f"flat scalar columns ({flat.num_columns}), zstd 1", parquet(), flat)
+        run(f"flat scalar columns ({flat.num_columns}), no compression", parquet(compression="none"), flat)
+        if label == "frames":
+            read_cost(t, flat)
         if "--per-column" in sys.argv:
             per_column(t)
 
