@@ -47,8 +47,8 @@ class CommitPolicy:
     A commit costs ~0.5 s of CPU however many shards it holds (the catalog transaction, the QA refresh of the
     files it changed, the small tables' compaction check), on the cores the workers use - and on a remote
     lake one upload of the catalog. So finished shards wait: they are committed once the first of them has
-    waited `wait` seconds or `max_shards` are staged, and at the end of the run. A transaction holds at most
-    `max_shards` shards (its size, and the time a reader's view lags behind, stay bounded).
+    waited `wait` seconds (which bounds how far readers lag behind the workers) or `max_shards` are staged,
+    and at the end of the run. A transaction holds at most `max_shards` shards (which bounds its size).
     """
 
     wait: float = 30.0
@@ -166,7 +166,7 @@ class Committer:
         self.committed: list[CommitRecord] = []
         self.snapshots: list[int] = []
         self._pending: dict[str, ShardManifest] = {}  # staged manifests not committed yet, by path
-        self._waiting_since: float | None = None  # when the oldest of them was seen
+        self._waiting_since: float | None = None  # when the first of them was collected
 
     def collect(self) -> list[CommitRecord]:
         """Look at the run's staging directory (one listing) and read the manifests staged since the last
