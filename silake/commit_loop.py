@@ -12,6 +12,8 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from tqdm import tqdm
 
@@ -25,8 +27,12 @@ class CommitLoop:
     """`with CommitLoop(committer, total): run the pipeline` - commits batches of finished shards while it runs
     (the caller commits the rest with `committer.finish()`)."""
 
-    def __init__(self, committer: Committer, total: int, *, progress: bool = False, interval: float = 1.0) -> None:
+    def __init__(self, committer: Committer, total: int, *, progress: bool = False, interval: float = 1.0,
+                 first: Callable[[], Any] | None = None) -> None:
+        """`first`: catalog work the thread does before it starts looking (its result: `first_result`)."""
         self.committer, self.interval = committer, interval
+        self.first = first
+        self.first_result: Any = None
         self.bar = tqdm(total=total, unit="shard", desc="ingest", dynamic_ncols=True) if progress else None
         self.error: BaseException | None = None
         self._files = self._bytes = 0
@@ -53,6 +59,13 @@ class CommitLoop:
             self.bar = None
 
     def _loop(self) -> None:
+        try:
+            if self.first is not None:
+                self.first_result = self.first()
+        except Exception as exc:  # reported by the launcher after the workers
+            log.debug("commit loop stopped", exc_info=True)
+            self.error = exc
+            return
         while not self._stop.wait(self.interval):
             try:
                 self.advance(self.committer.collect())

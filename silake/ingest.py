@@ -1,8 +1,9 @@
 """An ingest run: list the sources, take the lake's lease, stage the shards, commit them, report.
 
-    discover (sources only) -> lease -> recover what a killed run staged -> metadata tables -> plan
-    -> shards staged by workers (this machine: silake.local_run; a cluster: Beam) while the launcher commits
-    -> finalize (the rest committed, small tables compacted, views refreshed) -> lease released
+    discover (sources only) -> lease -> recover what a killed run staged -> metadata -> plan
+    -> shards staged by workers (this machine: silake.local_run; a cluster: Beam or Dask) while the
+       launcher's commit thread stores the views and the metadata tables, then commits finished shards
+    -> finalize (the rest committed, small tables compacted) -> lease released
 
 Beam is imported only when a Beam runner runs shards (`silake.pipelines.ingest`); bad input and no-op runs
 never pay for it. Ctrl-C or SIGTERM stops the workers, commits what they finished, removes what they had
@@ -119,6 +120,15 @@ class IngestInterrupted(Exception):
                          "run the same command again to continue")
 
 
+def prepare_lake(writer: CatalogWriter, meta: MetadataLoad, run_id: str) -> list[str]:
+    """The catalog work of a run that needs no shard: the SQL layer's views (first, so each data commit's QA
+    refresh runs under the views it stores) and the release-wide tables (returns those that changed)."""
+    from silake.query.views import publish_views
+
+    publish_views(writer)
+    return commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(), run_id=run_id)
+
+
 def finalize(writer: CatalogWriter, committer: Committer, *, interrupted: bool = False
              ) -> dict[str, tuple[int, int]]:
     """After the workers: commit what is left, drop what never finished; then (unless interrupted, where
@@ -163,17 +173,19 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
                                   policy=settings.commit_policy())
             recovered, _ = committer.recover()
             meta = load_metadata(found.metadata_uris, settings.metadata_limits())
-            written = commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(), run_id=run_id)
             assert writer.con is not None
             plan = plan_ingest(found.shards, committed_versions(writer.con), full_refresh=full_refresh)
             if not plan.todo and is_local(runner):  # nothing to do; a remote launch still submits a (tiny) job
+                written = prepare_lake(writer, meta, run_id)
                 compacted = finalize(writer, committer)
             else:
                 writer.claim()  # from here on, a run that held the lake before cannot commit
                 ctx = IngestContext(target.root, run_id, meta.index, caps=settings.caps(),
                                     reads=settings.read_limits(), access=settings.source_access(), lease=held)
+                # the commit thread stores the views and the release tables while the first shards run
                 with CommitLoop(committer, len(plan.todo), progress=progress and is_local(runner),
-                                interval=settings.commit_interval) as loop:
+                                interval=settings.commit_interval,
+                                first=lambda: prepare_lake(writer, meta, run_id)) as loop:
                     try:
                         handed_over, totals, mode = _run_shards(plan, ctx, target, runner, workers, wait, beam_args,
                                                                 dask_scheduler)
@@ -181,11 +193,12 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
                         interrupted = signals.as_interruption(exc)
                         if interrupted is None:
                             raise
+                written = loop.first_result or []
                 if handed_over:
                     log.info("submitted run %s to %s; not waiting", run_id, runner)
-                else:
-                    if loop.error is not None and interrupted is None:
-                        raise loop.error
+                if loop.error is not None and interrupted is None:
+                    raise loop.error
+                if not handed_over:
                     compacted = finalize(writer, committer, interrupted=interrupted is not None)
             summary = RunSummary.of(run_id, target.root, found, plan, committer, recovered=recovered, meta=meta,
                                     tables_written=written, compacted=compacted, mode=mode)

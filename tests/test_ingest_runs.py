@@ -143,3 +143,25 @@ def test_a_run_commits_finished_shards_in_batches_by_the_commit_policy(release_c
     assert sum(by_count) == 11 and max(by_count) <= 4 and len(by_count) >= 3, by_count
     assert [n for run, n in batches if run == again.run_id] == [11]  # nothing due before the end: one commit
     assert_qa_stored_equals_live(lake)
+
+
+def test_a_failed_metadata_commit_fails_the_run_and_the_next_run_commits_its_staged_shards(
+        release_copy, tmp_path, monkeypatch):
+    import silake.ingest
+
+    lake = tmp_path / "lake"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("catalog unreachable")
+
+    with monkeypatch.context() as patched:  # the commit thread's first step fails while the shards run
+        patched.setattr(silake.ingest, "commit_release_tables", broken)
+        with pytest.raises(RuntimeError, match="catalog unreachable"):
+            run_pipeline([str(release_copy)], str(lake), workers=2)
+    assert not (lake / "_lease.json").exists()
+    assert len(list((lake / "_staging").rglob("*.json"))) == 11  # every shard staged, none committed
+    again, _ = run_pipeline([str(release_copy)], str(lake), workers=2)
+    assert (again.shards_recovered, again.shards_processed) == (11, 0)
+    assert count(lake, "SELECT count(*) FROM ingest_shards") == 11
+    assert count(lake, "SELECT count(*) FROM participants") > 0
+    assert not (lake / "_staging").exists()
