@@ -28,7 +28,7 @@ from silake.lake.layout import (
 from silake.lake.session import CatalogWriter, open_reader
 from silake.lake.shard_writer import ShardWriter
 from silake.lake.staging import Claim, ShardManifest, list_staged, write_claim, write_manifest
-from silake.lake.storage import LakeStorage
+from silake.lake.storage import TEMP_MARKER, LakeStorage
 from silake.schemas.tables import VAD_SEGMENTS
 
 KEYS = {"file_id": "V00_S0001_I00000001_P0001", "vendor_id": "00", "session_id": "0001",
@@ -190,6 +190,8 @@ def test_recovery_commits_a_dead_runs_complete_shards_and_deletes_its_partial_on
     stray = root / shard_file_path("frames", "improvised", "dev", "0000-0008", dead, "a2")
     stray.parent.mkdir(parents=True, exist_ok=True)
     stray.write_bytes(b"half a parquet file")
+    killed_mid_publish = root / staging_dir(dead) / f"improvised.dev.0000-0009.a3.json{TEMP_MARKER}0123abcd"
+    killed_mid_publish.write_bytes(b'{"claim": ')  # the manifest's temp file, before its rename
     assert len(list_staged(storage, dead).claims) == 2
     with CatalogWriter(lake) as writer:
         recovered, discarded = Committer(writer, "20260104T000000Z-newrun01").recover()

@@ -32,6 +32,9 @@ from silake.lake.layout import CATALOG_FILE
 from silake.query.connection import connect
 
 pytestmark = pytest.mark.slow
+#: Each in-process shard waits 0.4 s before its manifest: the demo's 11 small shards would otherwise all be
+#: staged before the commit thread has stored the views and metadata tables, and commit in one batch.
+SLOW_SHARDS = "shard.staged=1:sleep0.4"
 
 
 def test_readers_never_see_a_partial_shard_during_an_ingest(sample_release, tmp_path) -> None:
@@ -68,7 +71,8 @@ def test_sigkill_never_leaves_a_partial_shard_and_the_next_run_recovers(sample_r
             time.sleep(0.05)  # some shard's data files are being written
         os.killpg(proc.pid, signal.SIGKILL)
     else:  # one process (in-process runner): the failpoint kills it at that exact place
-        proc = subprocess.Popen(ingest_cmd(release, lake, "--workers", "1"), env=env_with(SILAKE_FAILPOINTS=failpoint),
+        points = failpoint if failpoint.startswith("shard.") else f"{failpoint},{SLOW_SHARDS}"
+        proc = subprocess.Popen(ingest_cmd(release, lake, "--workers", "1"), env=env_with(SILAKE_FAILPOINTS=points),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert proc.wait(timeout=300) == -signal.SIGKILL
     assert (lake / "_lease.json").exists()  # a killed run cleans nothing up

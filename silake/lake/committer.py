@@ -268,7 +268,7 @@ class Committer:
                 if claim not in with_manifest:
                     discard(self.storage, claim)
                     discarded += 1
-            remove_run_dir(self.storage, run_id)
+            remove_run_dir(self.storage, run_id, dead=True)
         if recovered or discarded:
             log.info("staging recovered: %d shards committed, %d attempts discarded", recovered, discarded)
         return recovered, discarded

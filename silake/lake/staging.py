@@ -20,7 +20,7 @@ from silake.schemas.tables import SHARD_TABLES
 
 from .commit import CommitRecord, ShardId
 from .layout import IN_PROGRESS_SUFFIX, shard_file_path, staging_dir, staging_name
-from .storage import LakeStorage
+from .storage import TEMP_MARKER, LakeStorage
 
 CLAIM_SUFFIX = ".claim"
 MANIFEST_SUFFIX = ".json"
@@ -170,8 +170,14 @@ def discard(storage: LakeStorage, claim: Claim) -> int:
     return deleted
 
 
-def remove_run_dir(storage: LakeStorage, run_id: str) -> None:
-    """Remove the run's staging directory, and `_staging` itself, once empty."""
+def remove_run_dir(storage: LakeStorage, run_id: str, *, dead: bool = False) -> None:
+    """Remove the run's staging directory, and `_staging` itself, once empty. `dead`: the run is gone (its
+    claims and manifests settled), so the temp file of a publish it was killed in goes too."""
+    base = storage.path(staging_dir(run_id))
+    if dead and storage.exists(base):
+        for path in storage.fs.ls(base, detail=False):
+            if TEMP_MARKER in posixpath.basename(path):
+                storage.delete(path)
     for rel in (staging_dir(run_id), staging_dir()):
         base = storage.path(rel)
         if storage.exists(base) and not storage.fs.ls(base, detail=False):

@@ -16,6 +16,14 @@ from fsspec.implementations.local import LocalFileSystem
 
 from silake.sources.filesystems import STORE_ACCESS, resolve
 
+#: Marks the temp file a local publish writes beside its destination (left behind only by a killed process).
+TEMP_MARKER = ".tmp-"
+
+
+def temp_name(dest: str) -> str:
+    """A unique temp name beside `dest`."""
+    return f"{dest}{TEMP_MARKER}{uuid.uuid4().hex}"
+
 
 @dataclass(frozen=True)
 class LakeStorage:
@@ -63,7 +71,7 @@ class LakeStorage:
         """Make `local_path` visible at `dest` atomically: rename locally, one upload on object stores."""
         if self.is_local:
             os.makedirs(os.path.dirname(dest), exist_ok=True)
-            tmp = f"{dest}.tmp-{uuid.uuid4().hex}"  # beside dest: the rename below is atomic
+            tmp = temp_name(dest)  # beside dest: the rename below is atomic
             shutil.move(local_path, tmp)
             os.replace(tmp, dest)
         else:
@@ -83,7 +91,7 @@ class LakeStorage:
         try:
             if self.is_local:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+                tmp = temp_name(path)
                 with open(tmp, "xb") as fh:
                     fh.write(data)
                 try:
