@@ -306,6 +306,7 @@ class CatalogWriter:
         self._target = ""
         self._workdir: str | None = None
         self._local: str | None = None  # the SQLite file attached (a working copy for remote catalogs)
+        self._prepared = False  # derive.prepare ran on this connection (before the first transaction needing it)
 
     # setup / teardown
     def __enter__(self) -> CatalogWriter:
@@ -320,7 +321,6 @@ class CatalogWriter:
             self._target = target
             self._attach()
             self._ensure_tables()
-            self.derive.prepare(self.con)
             if new:
                 storage.publish_bytes(json.dumps(lake.descriptor(), indent=2).encode() + b"\n",
                                       storage.path(DESCRIPTOR_FILE))
@@ -354,7 +354,7 @@ class CatalogWriter:
         self._close_connection()
         self.con = open_duckdb(self.lake, reader=False)
         self._attach()
-        self.derive.prepare(self.con)
+        self._prepared = False
 
     def renew_if_large(self, limit_bytes: int = WRITER_RSS_LIMIT) -> bool:
         rss = resident_bytes()
@@ -448,20 +448,26 @@ class CatalogWriter:
                                f"{sql_literal(table.name)});\n"
             script += comments_sql(table, comments.get(table.name))  # (a new table: all of them)
         if script:
-            self.transaction(lambda con: con.execute(script), message="silake: create or evolve tables")
+            self.transaction(lambda con: con.execute(script), message="silake: create or evolve tables",
+                             derives=False)
         if options:  # table options cannot be set in the transaction that creates the table
             self.con.execute(options)
             self.publish()
 
     # commits
     def transaction(self, body: Callable[[duckdb.DuckDBPyConnection], object], *, message: str,
-                    extra: Mapping[str, object] | None = None) -> int:
+                    extra: Mapping[str, object] | None = None, derives: bool = True) -> int:
         """Run `body` in one catalog transaction (one snapshot) and return the snapshot id.
 
-        Everything `body` does becomes visible atomically; an exception rolls it all back.
+        Everything `body` does becomes visible atomically; an exception rolls it all back. `derives`: `body`
+        may call `derive` - its session is then set up first, once per connection (a writer that commits
+        no data never pays for it: ~0.4 s, and pyarrow's dataset module).
         """
         con = self.con
         assert con is not None
+        if derives and not self._prepared:
+            self.derive.prepare(con)
+            self._prepared = True
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CALL ducklake_set_commit_message({sql_literal(ALIAS)}, 'silake', "
@@ -513,7 +519,8 @@ class CatalogWriter:
         """Become the writer now, if no transaction did yet (before staging: an older run's commits stop
         here, not at this run's first commit)."""
         if self._claim is not None:
-            self.transaction(lambda con: None, message=f"silake: run {self._claim.run_id} becomes the writer")
+            self.transaction(lambda con: None, message=f"silake: run {self._claim.run_id} becomes the writer",
+                             derives=False)
 
     def current_snapshot(self) -> int:
         assert self.con is not None
