@@ -62,20 +62,14 @@ class CommitLoop:
         try:
             if self.first is not None:
                 self.first_result = self.first()
-        except Exception as exc:  # reported by the launcher after the workers
-            log.debug("commit loop stopped", exc_info=True)
-            self.error = exc
-            return
-        while not self._stop.wait(self.interval):
-            try:
+            while not self._stop.wait(self.interval):
                 self.advance(self.committer.collect())
                 if self.committer.due():
                     self.committer.commit_pending()
                     self.advance([])
-            except Exception as exc:  # a commit failed: stop committing, the launcher reports it
-                log.debug("commit loop stopped", exc_info=True)
-                self.error = exc
-                return
+        except Exception as exc:  # catalog work failed: stop committing, the launcher reports it
+            log.debug("commit loop stopped", exc_info=True)
+            self.error = exc
 
     def advance(self, finished: list[CommitRecord]) -> None:
         """Count newly finished shards (staged, maybe not committed yet) on the bar."""

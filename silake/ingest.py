@@ -132,15 +132,12 @@ def prepare_lake(writer: CatalogWriter, meta: MetadataLoad, run_id: str) -> list
 def finalize(writer: CatalogWriter, committer: Committer, *, interrupted: bool = False
              ) -> dict[str, tuple[int, int]]:
     """After the workers: commit what is left, drop what never finished; then (unless interrupted, where
-    every second counts) compact the small tables when they need it and refresh the catalog's views."""
-    from silake.query.views import publish_views  # the SQL layer's views, stored where the catalog is written
-
+    every second counts) compact the small tables when they need it. (The views were stored before the
+    shards, by `prepare_lake`.)"""
     committer.finish()
     if interrupted:
         return {}
-    compacted = maybe_compact(writer) or {}
-    publish_views(writer)
-    return compacted
+    return maybe_compact(writer) or {}
 
 
 def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metadata: str | None = None,
