@@ -45,6 +45,7 @@ Everything else reads `current()` where it is used.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import AliasChoices, Field
@@ -153,6 +154,17 @@ def _overridden(base: T, settings: Settings, prefix: str = "") -> T:
     return dataclasses.replace(base, **changes) if changes else base
 
 
+#: The variables Settings reads (pydantic-settings matches names case-insensitively).
+_READS = ("SILAKE_", "HF_ENDPOINT")
+_cached: tuple[tuple[tuple[str, str], ...], Settings] | None = None
+
+
 def current() -> Settings:
-    """The settings as the environment says now."""
-    return Settings()
+    """The settings as the environment says now. Validating them costs ~15 ms (pydantic-settings) and a
+    command reads them in a dozen places (option defaults, lease, retries...): the object is reused while
+    the variables it reads are unchanged (it is frozen)."""
+    global _cached
+    key = tuple(sorted((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith(_READS)))
+    if _cached is None or _cached[0] != key:
+        _cached = (key, Settings())
+    return _cached[1]

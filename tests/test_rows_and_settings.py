@@ -95,6 +95,23 @@ def test_variables_override_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.current().source_access().hf_endpoint == "http://127.0.0.1:10"
 
 
+def test_settings_are_validated_again_only_when_a_variable_they_read_changes(monkeypatch) -> None:
+    monkeypatch.setenv("SILAKE_RETRY_ATTEMPTS", "3")
+    first = settings.current()
+    assert settings.current() is first  # nothing changed: the same validated object
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")
+    assert settings.current() is first
+    monkeypatch.setenv("silake_retry_attempts", "4")  # pydantic-settings matches names case-insensitively
+    monkeypatch.delenv("SILAKE_RETRY_ATTEMPTS")
+    assert settings.current().retry_policy().attempts == 4
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:11/")
+    monkeypatch.delenv("SILAKE_HF_ENDPOINT", raising=False)
+    assert settings.current().source_access().hf_endpoint == "http://127.0.0.1:11"
+    monkeypatch.setenv("SILAKE_RETRY_ATTEMPTS", "zero")
+    with pytest.raises(ValueError, match="retry_attempts"):
+        settings.current()
+
+
 def test_a_run_applies_the_caps_its_launcher_resolved(sample_release, tmp_path, monkeypatch) -> None:
     from lake_builder import read_table
 
