@@ -411,3 +411,33 @@ def test_frames_with_and_without_movement_round_trip_through_the_lakes_parquet_o
     back = pq.read_table(io.BytesIO(buf.getvalue()))
     assert back.column("movement_expression").null_count == 10
     assert back.column("smplh_body_pose").to_pylist() == table.column("smplh_body_pose").to_pylist()
+
+
+def test_every_float_leaf_of_frames_is_byte_stream_split_and_reads_back_in_duckdb(tmp_path) -> None:
+    """The option names leaves (`keypoints.list.element.list.element`): named by the field, pyarrow would
+    silently leave a nested column plain."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from silake.lake.parquet import float_columns, writer_options
+
+    table = pa.Table.from_batches([
+        frames_batch(decode_npz(npz_bytes(make_arrays(20)), member_name=MEMBER), KEYS, 30.0),
+        frames_batch(decode_npz(npz_bytes(make_arrays(10, movement=False)), member_name=MEMBER), KEYS, 30.0)])
+    path = tmp_path / "frames.parquet"
+    pq.write_table(table, path, **writer_options(table.schema, nullable_fixed_size_lists=True))
+    meta = pq.ParquetFile(path).metadata
+    chunks = {meta.schema.column(i).path: (meta.schema.column(i).physical_type, meta.row_group(0).column(i))
+              for i in range(meta.num_columns)}
+    floats = {p for p, (kind, _) in chunks.items() if kind in ("FLOAT", "DOUBLE")}
+    assert floats == set(float_columns(table.schema)) and len(floats) == 22
+    assert "keypoints.list.element.list.element" in floats
+    for p, (_, chunk) in chunks.items():
+        assert ("BYTE_STREAM_SPLIT" in chunk.encodings) == (p in floats), p
+        assert chunk.compression == "ZSTD"
+    con = duckdb.connect()
+    got = con.execute(f"SELECT keypoints, keypoints[12][2], movement_expression, t_s FROM '{path}'").fetchall()
+    assert [r[0] for r in got] == table.column("keypoints").to_pylist()
+    assert [r[1] for r in got] == [k[11][1] for k in table.column("keypoints").to_pylist()]
+    assert [r[2] for r in got] == table.column("movement_expression").to_pylist()
+    assert [r[3] for r in got] == table.column("t_s").to_pylist()
