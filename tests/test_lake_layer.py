@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -101,8 +102,12 @@ def test_shard_writer_rejects_a_batch_of_another_schema(tmp_path) -> None:
 
 def test_a_new_lake_gets_a_descriptor_a_wal_catalog_and_every_table(tmp_path) -> None:
     lake = locate_lake(str(tmp_path / "lake"), must_exist=False)
-    with CatalogWriter(lake):
-        pass
+    with CatalogWriter(lake) as writer:
+        assert writer.con is not None  # catalog work is small queries: one DuckDB thread (WRITER_THREADS)
+        assert writer.con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    with CatalogWriter(lake, threads=None) as writer:  # maintenance rewrites files: DuckDB's default
+        assert writer.con is not None
+        assert writer.con.execute("SELECT current_setting('threads')").fetchone() == (os.cpu_count(),)
     assert json.loads((tmp_path / "lake" / DESCRIPTOR_FILE).read_text()) == {
         "format": "ducklake", "layout": 2, "catalog": {"kind": "sqlite", "location": CATALOG_FILE}}
     db = sqlite3.connect(tmp_path / "lake" / CATALOG_FILE)

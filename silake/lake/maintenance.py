@@ -186,10 +186,11 @@ def purge_deleted(writer: CatalogWriter, snapshot: int) -> None:
 
 @contextmanager
 def locked_writer(lake: Lake, purpose: str) -> Iterator[CatalogWriter]:
-    """The catalog opened for writing under the lake's lease (raises LeaseHeld while an ingest runs)."""
+    """The catalog opened for writing under the lake's lease (raises LeaseHeld while an ingest runs), with
+    every core: compaction and deletes rewrite data files."""
     held = lease.acquire(lake.storage, f"{purpose}-{uuid.uuid4().hex[:8]}")
     try:
-        with CatalogWriter(lake) as writer, lease.Heartbeat(lake.storage, held):
+        with CatalogWriter(lake, threads=None) as writer, lease.Heartbeat(lake.storage, held):
             writer.fence_with(held)
             yield writer
     finally:
