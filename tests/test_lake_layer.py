@@ -105,6 +105,8 @@ def test_a_new_lake_gets_a_descriptor_a_wal_catalog_and_every_table(tmp_path) ->
     with CatalogWriter(lake) as writer:
         assert writer.con is not None  # catalog work is small queries: one DuckDB thread (WRITER_THREADS)
         assert writer.con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+        writer.renew()  # a long run's fresh connection keeps it
+        assert writer.con.execute("SELECT current_setting('threads')").fetchone() == (1,)
     with CatalogWriter(lake, threads=None) as writer:  # maintenance rewrites files: DuckDB's default
         assert writer.con is not None
         assert writer.con.execute("SELECT current_setting('threads')").fetchone() == (os.cpu_count(),)

@@ -322,9 +322,7 @@ class CatalogWriter:
         lake = self.lake
         storage = lake.storage
         new = not storage.exists(storage.path(DESCRIPTOR_FILE))
-        self.con = open_duckdb(lake, reader=False)
-        if self.threads is not None:
-            self.con.execute(f"SET threads = {int(self.threads)}")
+        self.con = self._connect()
         try:
             target = self._prepare_target()
             if not self._catalog_exists(target):  # (a catalog without a descriptor is kept: a crash between)
@@ -342,6 +340,12 @@ class CatalogWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = open_duckdb(self.lake, reader=False)
+        if self.threads is not None:
+            con.execute(f"SET threads = {int(self.threads)}")
+        return con
 
     def _attach(self) -> None:
         assert self.con is not None
@@ -363,7 +367,7 @@ class CatalogWriter:
         commits for hours grows by tens of MB per thousand files registered; a run renews it when its
         process gets large (`renew_if_large`), so the launcher's memory stays flat."""
         self._close_connection()
-        self.con = open_duckdb(self.lake, reader=False)
+        self.con = self._connect()
         self._attach()
         self._prepared = False
 
