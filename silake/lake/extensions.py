@@ -43,10 +43,15 @@ def connection_config() -> dict[str, ConfigValue]:
     return config
 
 
-def connect(database: str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(database: str = ":memory:", *, read_only: bool = False, threads: int | None = None
+            ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with silake's settings (no network installs, silake's extension directory, no
-    progress bar: DuckDB draws it on stdout, which carries query results)."""
-    con = duckdb.connect(database, read_only=read_only, config=connection_config())
+    progress bar: DuckDB draws it on stdout, which carries query results); `threads`: None for DuckDB's
+    default (one per core)."""
+    config = connection_config()
+    if threads is not None:
+        config["threads"] = threads
+    con = duckdb.connect(database, read_only=read_only, config=config)
     con.execute("SET enable_progress_bar = false")
     return con
 

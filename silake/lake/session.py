@@ -162,13 +162,14 @@ def postgres_password(lake: Lake) -> None:
     os.environ["PGPASSWORD"] = value.decode().strip()
 
 
-def open_duckdb(lake: Lake, *, reader: bool = True) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session with the catalog's extensions and access to the lake root.
+def open_duckdb(lake: Lake, *, reader: bool = True, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the catalog's extensions and access to the lake root (`threads`:
+    None for one per core).
 
     A reader caches Parquet footers (a query reads the same files many times); the writer does not: it
     reads each new file's footer once, and a cache would keep every footer of a long ingest in memory."""
     postgres_password(lake)
-    con = extensions.connect()
+    con = extensions.connect(threads=threads)
     try:
         extensions.load(con, *catalog_extensions(lake))
         con.execute((SESSION_SQL if reader else "") + remote_access_sql(lake.root))
@@ -342,10 +343,7 @@ class CatalogWriter:
         self.close()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        con = open_duckdb(self.lake, reader=False)
-        if self.threads is not None:
-            con.execute(f"SET threads = {int(self.threads)}")
-        return con
+        return open_duckdb(self.lake, reader=False, threads=self.threads)
 
     def _attach(self) -> None:
         assert self.con is not None
