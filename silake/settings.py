@@ -160,7 +160,7 @@ _cached: tuple[tuple[tuple[str, str], ...], Settings] | None = None
 
 
 def current() -> Settings:
-    """The settings as the environment says now. Validating them costs ~15 ms (pydantic-settings) and a
+    """The settings as the environment says now. Validating them costs ~4 ms (pydantic-settings) and a
     command reads them in a dozen places (option defaults, lease, retries...): the object is reused while
     the variables it reads are unchanged (it is frozen)."""
     global _cached

@@ -53,8 +53,8 @@ def writer_options(schema: pa.Schema, *, nullable_fixed_size_lists: bool = False
         "compression": COMPRESSION,
         "compression_level": COMPRESSION_LEVEL,
         "use_dictionary": strings,
-        # floats split into byte streams before zstd: on a bench shard's frames 21 % fewer bytes and ~10 %
-        # less CPU than plain (benchmarks/bench_encoding.py); DuckDB, pyarrow and Spark read it
+        # floats split into byte streams before zstd: on a bench shard 21-26 % fewer bytes and 5-24 % less
+        # CPU than plain (benchmarks/bench_encoding.py, README); DuckDB, pyarrow and Spark read it
         "use_byte_stream_split": float_columns(schema),
         "write_statistics": flat,  # min/max of list leaves prune nothing; skip computing them
         "store_schema": not (nullable_fixed_size_lists and _has_fixed_size_lists(schema)),
