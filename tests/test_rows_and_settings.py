@@ -181,6 +181,59 @@ def test_the_readme_lists_the_settings_as_the_settings_module_documents_them() -
     assert table(readme) == table(settings.__doc__ or "")
 
 
+def _stated_default_mismatches(doc: str) -> tuple[int, list[str]]:
+    """(rows checked, rows whose stated default differs from the code's) of the settings table in `doc`.
+    A default given as a value (`-`, `false`, `30`, `64 KiB`) or as derived `from max frames` is checked;
+    a path or another variable is not."""
+    import re
+
+    from silake.lake.committer import CommitPolicy
+
+    groups = [(DEFAULT_CAPS, ""), (DEFAULT_READ_LIMITS, ""), (DEFAULT_METADATA_LIMITS, ""), (RetryPolicy(), "retry_"),
+              (CommitPolicy(), "commit_")]
+    declared = {prefix + f.name: getattr(g, f.name) for g, prefix in groups for f in dataclasses.fields(g)}
+    units = {"KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+    checked, wrong = 0, []
+    for line in doc.splitlines():
+        row = re.match(r"\| `SILAKE_(\w+)` \| (.+?) \| .+ \|$", line)
+        if row is None:
+            continue
+        name, cell = row.group(1).lower(), row.group(2)
+        value = settings.Settings.model_fields[name].default
+        value = declared.get(name) if value is None else value
+        stated = re.match(r"(-|false|true|[\d.]+(?: [KMG]iB)?)(?: |$)", cell)
+        if cell.startswith("from max frames"):  # a cap derived from the frames cap, as Caps.for_frames does
+            checked += 1
+            if value != getattr(Caps.for_frames(DEFAULT_CAPS.max_frames), name):
+                wrong.append(f"SILAKE_{name.upper()}: not derived from max frames")
+            continue
+        if stated is None:
+            continue
+        text = stated.group(1)
+        if text == "-":
+            ok = value in (None, "")
+        elif text in ("false", "true"):
+            ok = value is (text == "true")
+        else:
+            number, _, unit = text.partition(" ")
+            ok = value == float(number) * units.get(unit, 1)
+        checked += 1
+        if not ok:
+            wrong.append(f"SILAKE_{name.upper()}: the table says {cell!r}, the code {value!r}")
+    return checked, wrong
+
+
+def test_the_settings_table_states_the_defaults_the_code_declares() -> None:
+    doc = settings.__doc__ or ""
+    checked, wrong = _stated_default_mismatches(doc)
+    assert (checked, wrong) == (29, [])
+    planted = doc.replace("| `SILAKE_READ_WINDOW` | 64 KiB |", "| `SILAKE_READ_WINDOW` | 32 KiB |")
+    assert _stated_default_mismatches(planted)[1] == [
+        "SILAKE_READ_WINDOW: the table says '32 KiB', the code 65536"]
+    planted = doc.replace("| `SILAKE_S3_ANON` | false |", "| `SILAKE_S3_ANON` | - |")
+    assert _stated_default_mismatches(planted)[1] == ["SILAKE_S3_ANON: the table says '-', the code False"]
+
+
 def test_a_lake_is_never_written_anonymously_whatever_the_sources_setting(monkeypatch) -> None:
     """SILAKE_S3_ANON=1 (public sources) leaves the lake's and an export's filesystem signed."""
     from silake.lake.storage import LakeStorage
