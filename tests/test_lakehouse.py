@@ -17,6 +17,7 @@ import pytest
 from lake_builder import read_table
 from lake_checks import (
     SILAKE,
+    SLOW_SHARDS,
     assert_qa_in_step,
     assert_whole,
     env_with,
@@ -32,9 +33,6 @@ from silake.lake.layout import CATALOG_FILE
 from silake.query.connection import connect
 
 pytestmark = pytest.mark.slow
-#: Each in-process shard waits 0.4 s before its manifest: the demo's 11 small shards would otherwise all be
-#: staged before the commit thread has stored the views and metadata tables, and commit in one batch.
-SLOW_SHARDS = "shard.staged=1:sleep0.4"
 
 
 def test_readers_never_see_a_partial_shard_during_an_ingest(sample_release, tmp_path) -> None:

@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from lake_checks import assert_whole, env_with, ingest_cmd, observe
+from lake_checks import SLOW_SHARDS, assert_whole, env_with, ingest_cmd, observe
 
 from silake.lake import lease
 from silake.lake.catalog import locate_lake
@@ -159,8 +159,8 @@ def test_an_orphaned_run_resumed_after_a_takeover_commits_nothing(sample_release
     a new run; when it wakes up, its commit is refused by the fence and the lake is exactly the new run's."""
     release, truth = sample_release
     lake = tmp_path / "lake"
-    # slow shards (see test_lakehouse.SLOW_SHARDS): the first commit leaves shards to do
-    env = env_with(SILAKE_LEASE_TTL="1", SILAKE_FAILPOINTS="commit.before=1:sleep3,shard.staged=1:sleep0.4")
+    # slow shards: the first commit leaves shards to do
+    env = env_with(SILAKE_LEASE_TTL="1", SILAKE_FAILPOINTS=f"commit.before=1:sleep3,{SLOW_SHARDS}")
     old = subprocess.Popen(ingest_cmd(release, lake, "--workers", "1"), env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     assert old.stderr is not None
