@@ -6,7 +6,8 @@ Every key stays a string exactly as written (leading zeros and letter suffixes k
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 FILE_ID_REGEX = re.compile(
     r"^V(?P<vendor>\d{2})_S(?P<session>\d{4,})_I(?P<prompt>\d{8})_P(?P<participant>\d{3,}[A-Z]*)$"
@@ -33,6 +34,21 @@ def parse_file_id(file_id: str) -> FileKeys:
         raise ValueError(f"not a file id: {file_id!r}")
     v, s, i, p = m.group("vendor", "session", "prompt", "participant")
     return FileKeys(file_id, v, s, i, p, f"V{v}_S{s}_I{i}")
+
+
+def file_keys_columns(file_ids: Sequence[str]) -> dict[str, Any]:
+    """`parse_file_id` over a column of valid file ids at once: FileKeys field -> Arrow array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(file_ids, pa.string())
+    parts = pc.extract_regex(ids, FILE_ID_REGEX.pattern)  # RE2 \d is ASCII: null where Python's took another digit
+    if parts.null_count:
+        keys = [parse_file_id(f) for f in file_ids]
+        return {name: pa.array([k[i] for k in keys], pa.string()) for i, name in enumerate(FileKeys._fields)}
+    v, s, i, p = (parts.field(g) for g in ("vendor", "session", "prompt", "participant"))
+    interaction = pc.binary_join_element_wise("V", v, "_S", s, "_I", i, "")
+    return dict(zip(FileKeys._fields, (ids, v, s, i, p, interaction), strict=True))
 
 
 def is_file_id(text: str) -> bool:

@@ -143,3 +143,31 @@ def test_rejected_rows_are_quarantined_and_cleared_once_the_csv_is_fixed(tmp_pat
     assert fixed.rejected_rows == 0 and written == ["quarantine", "relationships"]
     assert read_table(lake, "quarantine").num_rows == 0
     assert read_table(lake, "relationships").num_rows == 3
+
+
+def test_rows_are_validated_in_batches_with_every_problem_on_its_line(monkeypatch) -> None:
+    """Batches of 2 rows: bad rows in several batches (and a malformed one between) keep their line order,
+    the good rows all arrive, and the file keys split at once equal `parse_file_id` row by row."""
+    import silake.metadata.csv_tables as csv_tables
+
+    monkeypatch.setattr(csv_tables, "_BATCH_ROWS", 2)
+    header, *_ = RELEASE_FILELIST.decode().splitlines()
+    ids = ["V00_S0809_I00000582_P0947", "V01_S0101_I00004410_P0715A", "V02_S\u0660\u0661\u0662\u0663_I00000001_P0100"]
+    lines = [f"{ids[0]},improvised,train,0,0,1,0,1",
+             f"{ids[1]},naturalistic,test,0,3, TRUE ,false,1",
+             "V00_S0809_I00000582_P0948,improvised,nope,0,0,1,0,1",  # line 4: bad split
+             "V00_S0809_I00000582_P0949,improvised,train,0",  # line 5: malformed
+             f"{ids[2]},improvised,dev,1,2,0,0,0",
+             "V00_S0809_I00000582_P0950,improvised,train,x,0,1,0,1"]  # line 7: bad batch_idx
+    parsed = parse_csv("filelist", "\n".join([header, *lines]) + "\n", "mem://filelist.csv")
+    assert [(p.code, p.member_name) for p in parsed.problems] == [
+        ("csv_invalid_row", "line 4"), ("csv_malformed_row", "line 5"), ("csv_invalid_row", "line 7")]
+    assert parsed.problems[0].reason.startswith("filelist line 4: split: Input should be")
+    assert parsed.problems[2].reason.startswith("filelist line 7: batch_idx: Input should be a valid integer")
+    rows = parsed.table.to_pylist()
+    assert [r["file_id"] for r in rows] == ids
+    assert [(r["has_imitator_movement"], r["has_annotation_1p"]) for r in rows] == [
+        (True, False), (True, False), (False, False)]
+    for row, file_id in zip(rows, ids, strict=True):  # the last one's digits are not ASCII: the row-wise path
+        assert {k: row[k] for k in parse_file_id(file_id)._fields} == parse_file_id(file_id)._asdict()
+    assert parsed.table.schema == csv_tables.tables.TABLES["filelist"].schema

@@ -1,5 +1,9 @@
 """Read the release's metadata CSVs (every id a string), validate each row, build Arrow tables.
 
+Rows are read one by one (the stream is never held whole) and validated by their pydantic model in batches
+of `_BATCH_ROWS` (one pydantic call per row cost more than the validation: the release's filelist has 129,370
+rows; `benchmarks/bench_metadata.py`).
+
 A row that fails validation is never dropped silently: it is returned as a `Problem` with its line number,
 and the ingest writes it to the quarantine table.
 """
@@ -10,13 +14,14 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import IO, Any
 
 import pyarrow as pa
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from silake.schemas import tables
-from silake.schemas.ids import parse_file_id, participant_stem
+from silake.schemas.ids import file_keys_columns, participant_stem
 from silake.schemas.limits import DEFAULT_METADATA_LIMITS, MetadataLimits
 from silake.schemas.problem import Problem
 from silake.schemas.records import (
@@ -68,13 +73,11 @@ def _none_if_empty(value: str) -> str | None:
     return value if value != "" else None
 
 
-def _validate(model: type[BaseModel], raw: dict[str, str], prep: Callable[[dict[str, str]], dict]) -> BaseModel:
-    return model.model_validate(prep(raw))
+_BOOLS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def _bool(v: str) -> bool | str:
-    low = v.strip().lower()
-    return {"true": True, "false": False, "1": True, "0": False}.get(low, v)
+    return _BOOLS.get(v.strip().lower(), v)
 
 
 def _participant_row(r: ParticipantRow) -> dict:
@@ -96,58 +99,102 @@ def _prompt_row(r: InteractionRow) -> dict:
 
 
 def _as_is(raw: dict[str, str]) -> dict:
-    return dict(raw)
+    return raw
 
 
-def _filelist_row(r: FilelistRow) -> dict:
-    keys = parse_file_id(r.file_id)._asdict()
-    return {**keys, **r.model_dump()}
+_FILELIST_FLAGS = tuple(f for f in FilelistRow.model_fields if f.startswith("has_"))
 
 
-#: CSV name -> (row model, raw CSV row -> model input, validated row -> lake row).
-_SPECS: dict[str, tuple[type[BaseModel], Callable[[dict[str, str]], dict], Callable[[Any], dict]]] = {
-    "participants": (ParticipantRow, _as_is, _participant_row),
-    "relationships": (RelationshipRow, _as_is, _relationship_row),
+def _filelist_prep(raw: dict[str, str]) -> dict:
+    for flag in _FILELIST_FLAGS:  # the release writes 0/1: look those up before any stripping
+        v = raw[flag]
+        b = _BOOLS.get(v)
+        raw[flag] = _bool(v) if b is None else b  # type: ignore[assignment]
+    return raw
+
+
+def _rows_table(to_row: Callable[[Any], dict]) -> Callable[[list[Any], pa.Schema], pa.Table]:
+    return lambda valid, schema: pa.Table.from_pylist([to_row(r) for r in valid], schema=schema)
+
+
+def _filelist_table(valid: list[FilelistRow], schema: pa.Schema) -> pa.Table:
+    """The filelist's rows (129k in the release) column by column, the keys split from the file ids at once."""
+    dumped = _adapter(FilelistRow).dump_python(valid)
+    columns = {f: [r[f] for r in dumped] for f in FilelistRow.model_fields}
+    columns.update(file_keys_columns(columns["file_id"]))
+    return pa.Table.from_pydict({n: columns[n] for n in schema.names}, schema=schema)
+
+
+#: CSV name -> (row model, raw CSV row -> model input, validated rows -> lake table).
+_SPECS: dict[str, tuple[type[BaseModel], Callable[[dict[str, str]], dict],
+                        Callable[[list[Any], pa.Schema], pa.Table]]] = {
+    "participants": (ParticipantRow, _as_is, _rows_table(_participant_row)),
+    "relationships": (RelationshipRow, _as_is, _rows_table(_relationship_row)),
     "prompts": (
         InteractionRow,
         lambda raw: {**{k: v for k, v in raw.items() if k}, "index": raw[""],
                      "ipc_a": _none_if_empty(raw["ipc_a"]), "ipc_b": _none_if_empty(raw["ipc_b"])},
-        _prompt_row,
+        _rows_table(_prompt_row),
     ),
     "filelist": (
         FilelistRow,
-        lambda raw: {k: (_bool(v) if k.startswith("has_") else v) for k, v in raw.items()},
-        _filelist_row,
+        _filelist_prep,
+        _filelist_table,
     ),
 }
+#: Rows validated per pydantic call: one call per row costs more than the validation itself.
+_BATCH_ROWS = 8192
+
+
+@cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _validate_batch(name: str, model: type[BaseModel], batch: list[tuple[int, dict]],
+                    problems: list[tuple[int, Problem]]) -> list[Any]:
+    """The batch's valid rows as models, in order; each invalid row becomes a problem (its first error)."""
+    adapter = _adapter(model)
+    try:
+        return adapter.validate_python([raw for _, raw in batch])
+    except ValidationError as exc:
+        first: dict[int, Any] = {}
+        for err in exc.errors():
+            first.setdefault(int(err["loc"][0]), err)
+    for i, err in first.items():
+        line = batch[i][0]
+        where = ".".join(str(p) for p in err["loc"][1:])
+        problems.append((line, Problem("csv_invalid_row", f"{name} line {line}: {where}: {err['msg']}",
+                                       f"line {line}")))
+    return adapter.validate_python([raw for i, (_, raw) in enumerate(batch) if i not in first])
 
 
 def parse_csv(name: str, text: str | IO[str], uri: str,
               limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> CsvTable:
     """Parse one metadata CSV (`name` as in METADATA_FILES; text, or a text stream read row by row) into its
     lake table. Raises ValueError naming `uri` for a wrong header, too many rows or bytes that are not UTF-8."""
-    model, prep, to_row = _SPECS[name]
-    rows: list[dict] = []
-    problems: list[Problem] = []
+    model, prep, to_table = _SPECS[name]
+    schema = tables.TABLES[name].schema
+    parts: list[pa.Table] = []
+    problems: list[tuple[int, Problem]] = []
+    batch: list[tuple[int, dict]] = []
     stream = io.StringIO(text, newline="") if isinstance(text, str) else text
     try:
         for line, raw in _rows(stream, name, uri, limits.max_rows(name)):  # row by row: the stream is never held whole
             if "__error__" in raw:
-                problems.append(Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}",
-                                        f"line {line}"))
+                problems.append((line, Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}",
+                                               f"line {line}")))
                 continue
-            try:
-                rows.append(to_row(_validate(model, raw, prep)))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                problems.append(Problem("csv_invalid_row", f"{name} line {line}: {where}: {first['msg']}",
-                                        f"line {line}"))
+            batch.append((line, prep(raw)))
+            if len(batch) == _BATCH_ROWS:
+                parts.append(to_table(_validate_batch(name, model, batch, problems), schema))
+                batch = []
     except UnicodeDecodeError as exc:
         raise ValueError(f"{uri}: not UTF-8 text ({exc.reason}: {exc.object[exc.start:exc.start + 4]!r}); "
                          "save it as UTF-8") from None
-    schema = tables.TABLES[name].schema
-    return CsvTable(name, uri, pa.Table.from_pylist(rows, schema=schema), problems)
+    parts.append(to_table(_validate_batch(name, model, batch, problems), schema))
+    problems.sort(key=lambda p: p[0])
+    return CsvTable(name, uri, pa.concat_tables(parts).combine_chunks(), [p for _, p in problems])
 
 
 def read_csv(name: str, uri: str, limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> CsvTable:
