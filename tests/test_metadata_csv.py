@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from silake.metadata.csv_tables import parse_csv
@@ -97,6 +99,7 @@ def test_the_release_forms_are_read_byte_for_byte(tmp_path) -> None:
 def test_a_foreign_header_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="header"):
         parse_csv("relationships", "vendor,session,rel,detail\nV00,1,a,b\n", "mem://r.csv")
+    assert gc.isenabled()  # the parse pauses the garbage collector, and gives it back on error too
 
 
 def test_join_index_is_a_left_join_on_vendor_and_id() -> None:
@@ -171,3 +174,4 @@ def test_rows_are_validated_in_batches_with_every_problem_on_its_line(monkeypatc
     for row, file_id in zip(rows, ids, strict=True):  # the last one's digits are not ASCII: the row-wise path
         assert {k: row[k] for k in parse_file_id(file_id)._fields} == parse_file_id(file_id)._asdict()
     assert parsed.table.schema == csv_tables.tables.TABLES["filelist"].schema
+    assert gc.isenabled()
