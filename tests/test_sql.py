@@ -560,6 +560,37 @@ def test_stored_findings_equal_a_full_recomputation(con: duckdb.DuckDBPyConnecti
     assert {(r[1], r[2], r[0], r[3]) for r in stored} == expected_flags()
 
 
+def test_a_refresh_without_targets_runs_no_qa_family(tmp_path: Path) -> None:
+    """A refresh with no file to recompute (a fresh lake's views and metadata commits) only clears; with one
+    file it runs the QA families. Proven with `qa_findings_live` pointed at a file that is gone."""
+    import pyarrow.parquet as pq
+
+    from silake.lake.catalog import locate_lake
+    from silake.lake.session import CatalogWriter
+    from silake.query.derived import refresh_qa
+
+    missing = tmp_path / "never-read.parquet"
+    with CatalogWriter(locate_lake(str(tmp_path / "lake"), must_exist=False)) as writer:
+        con = writer.con
+        assert con is not None
+        writer.transaction(lambda c: None, message="the writer's SQL layer is set up")
+        pq.write_table(pa.table({"file_id": ["x"]}), missing)
+        con.execute(f"CREATE OR REPLACE VIEW memory.main.qa_findings_live AS FROM read_parquet('{missing}')")
+        missing.unlink()
+        writer.transaction(lambda c: refresh_qa(c, None), message="every file: there is none")
+        keys = pa.table({"file_id": ["V00_S0809_I00000582_P0947"], "label": ["improvised"], "split": ["train"],
+                         "interaction_key": ["V00_S0809_I00000582"], "vendor_id": ["00"], "participant_id": ["0947"]})
+        writer.transaction(lambda c: refresh_qa(c, keys), message="a file that is not in the lake")
+
+        def one_file(c: duckdb.DuckDBPyConnection) -> None:
+            c.execute("INSERT INTO files (file_id, interaction_key, vendor_id, participant_id) VALUES "
+                      "('V00_S0809_I00000582_P0947', 'V00_S0809_I00000582', '00', '0947')")
+            refresh_qa(c, None)
+
+        with pytest.raises(duckdb.IOException, match="never-read"):
+            writer.transaction(one_file, message="one file: its findings are computed")
+
+
 def test_every_flag_fires_exactly_where_planted(con: duckdb.DuckDBPyConnection) -> None:
     found = {tuple(r) for r in con.sql("SELECT label, split, file_id, flag FROM qa_flags").fetchall()}
     expected = expected_flags()

@@ -46,14 +46,16 @@ def _select(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     return con.execute(sql).to_arrow_table()
 
 
-def _register_scope(con: duckdb.DuckDBPyConnection, changed: pa.Table | None, *, empty: bool = False) -> None:
-    """Select the refresh's targets and scope once (all files when `changed` is None) and register them."""
+def _register_scope(con: duckdb.DuckDBPyConnection, changed: pa.Table | None, *, empty: bool = False) -> int:
+    """Select the refresh's targets and scope once (all files when `changed` is None) and register them;
+    returns how many targets there are."""
     limit = " LIMIT 0" if empty else ""
     if changed is None:
-        con.register(_TARGETS, _select(con, f"SELECT file_id FROM files{limit}"))
+        every = _select(con, f"SELECT file_id FROM files{limit}")
+        con.register(_TARGETS, every)
         con.register(_SCOPE_FILES, _select(con, f"SELECT * FROM files{limit}"))
         con.register(_SCOPE_FILELIST, _select(con, f"SELECT * FROM filelist{limit}"))
-        return
+        return every.num_rows
     con.register(_CHANGED, changed.select(list(CHANGED_COLUMNS)))
     try:
         targets = _select(con, f"SELECT {', '.join(CHANGED_COLUMNS)} FROM files AS t WHERE {_near(_CHANGED)}")
@@ -62,6 +64,7 @@ def _register_scope(con: duckdb.DuckDBPyConnection, changed: pa.Table | None, *,
     con.register(_TARGETS, targets)
     con.register(_SCOPE_FILES, _select(con, f"SELECT * FROM files AS t WHERE {_near(_TARGETS)}"))
     con.register(_SCOPE_FILELIST, _select(con, f"SELECT * FROM filelist AS t WHERE {_near(_TARGETS)}"))
+    return targets.num_rows
 
 
 class QaFindings:
@@ -80,19 +83,20 @@ class QaFindings:
         if changed is not None and changed.num_rows == 0:
             return
         con.execute(f"SET search_path = 'memory.main,{ALIAS}.main';")  # a USE may have reset it
-        _register_scope(con, changed)
-        try:
-            if changed is None:
-                gone = "true"
-            else:
-                ids = sorted(set(changed.column("file_id").to_pylist()))
-                gone = (f"file_id IN (SELECT file_id FROM {_TARGETS}) OR file_id IN "
-                        f"({', '.join(sql_literal(i) for i in ids)})")
-            con.execute(f"DELETE FROM qa_findings WHERE {gone};\n"
-                        "INSERT INTO qa_findings SELECT * FROM qa_findings_live "
+        targets = _register_scope(con, changed)
+        if changed is None:
+            gone = "true"
+        else:
+            ids = sorted(set(changed.column("file_id").to_pylist()))
+            gone = (f"file_id IN (SELECT file_id FROM {_TARGETS}) OR file_id IN "
+                    f"({', '.join(sql_literal(i) for i in ids)})")
+        con.execute(f"DELETE FROM qa_findings WHERE {gone};")
+        if targets:  # no target, no finding: skip planning every QA family (~0.5 s; a fresh lake's first commits)
+            con.execute("INSERT INTO qa_findings SELECT * FROM qa_findings_live "
                         f"WHERE file_id IN (SELECT file_id FROM {_TARGETS});")
-        finally:
-            _register_scope(con, None, empty=True)
+        # release the scope's Arrow tables (not after an error: the aborted transaction refuses the queries,
+        # and their error would hide the cause; the next refresh registers its own scope anyway)
+        _register_scope(con, None, empty=True)
 
 
 refresh_qa = QaFindings()
