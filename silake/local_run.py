@@ -6,7 +6,11 @@ seconds in the launcher and again in every worker) and its shutdown on Ctrl-C (m
 chosen by shard count from measurements (README, `benchmarks/bench_startup.py`):
 
     1 shard, or 1 worker        in this process
-    more                        worker processes (spawned; each ignores Ctrl-C, the launcher stops them)
+    more                        worker processes (each ignores Ctrl-C, the launcher stops them)
+
+Worker processes are forked from a fork server that imported their modules once (`WORKER_PRELOAD`), rather
+than spawned to import them each (~1 s of CPU per worker); each gets the launcher's environment and
+working directory as they are when the pool starts, as a spawned one would.
 
 `threads` is available (`--runner threads`) for machines where processes are costly: zlib, zstd and
 Arrow release the GIL, json decoding does not.
@@ -46,16 +50,42 @@ def choose(n_shards: int, workers: int | None, mode: str | None = None) -> tuple
     return mode, (1 if mode == IN_PROCESS else n)
 
 
-def _worker_init() -> None:
-    """Worker processes leave Ctrl-C to the launcher (a terminal sends it to the whole process group), and
-    die with it: Linux kills them when the launcher dies, even by SIGKILL (PR_SET_PDEATHSIG)."""
+#: What a worker process imports, loaded once by the fork server (pyarrow imports pandas at its first array).
+WORKER_PRELOAD = ("silake.local_run", "pandas")
+
+
+def _worker_init(environ: dict[str, str], cwd: str) -> None:
+    """Worker processes take the launcher's environment and working directory of now (the fork server's
+    date from its start), leave Ctrl-C to the launcher (a terminal sends it to the whole process group), and
+    die with it: Linux kills them when their parent dies (PR_SET_PDEATHSIG), and their parent, the fork
+    server, exits when the launcher does, even by SIGKILL."""
+    if os.environ != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    if os.getcwd() != cwd:
+        os.chdir(cwd)
+    _let_the_fork_server_go()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the launcher died before prctl: go too
+        if os.getppid() == 1:  # the parent died before prctl: go too
             os._exit(1)
+
+
+def _let_the_fork_server_go() -> None:
+    """Close this worker's copy of the fork server's keep-alive pipe. multiprocessing hands it to every child
+    (so that they could fork through the same server): the server then outlives a SIGKILLed launcher for as
+    long as the workers do, and the workers (killed when their parent, the server, dies) live forever."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)  # private: the test of a SIGKILLed launcher checks it
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(fd, int):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]
 
 
 def _run_one(shard: ShardRef, ctx: IngestContext) -> CommitRecord:
@@ -65,7 +95,17 @@ def _run_one(shard: ShardRef, ctx: IngestContext) -> CommitRecord:
 def _executor(mode: str, workers: int) -> Executor:
     if mode == THREADS:
         return ThreadPoolExecutor(workers, thread_name_prefix="silake-shard")
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+    return ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=_worker_init,
+                               initargs=(dict(os.environ), os.getcwd()))
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """Fork server where the platform has one (Linux, macOS), else spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(WORKER_PRELOAD))  # (no effect once this process's server runs)
+    return ctx
 
 
 def stop_workers(pool: Executor) -> None:

@@ -50,3 +50,25 @@ def test_the_local_run_picks_its_mode_by_shard_count() -> None:
     assert choose(5, 2) == (PROCESSES, 2)
     assert choose(3, 8) == (PROCESSES, 3)  # never more workers than shards
     assert choose(4, 2, THREADS) == (THREADS, 2)
+
+
+def test_worker_processes_take_the_environment_of_now(monkeypatch) -> None:
+    """Worker processes fork from a server started once per launcher process; each still gets the launcher's
+    environment as it is when its pool starts, as a spawned worker would (not the server's, from its start)."""
+    import os
+
+    from silake.local_run import PROCESSES, _executor
+
+    monkeypatch.delenv("SILAKE_TEST_MARK", raising=False)
+    first = _executor(PROCESSES, 1)
+    try:
+        assert first.submit(os.getenv, "SILAKE_TEST_MARK").result() is None  # the server runs from here on
+    finally:
+        first.shutdown()
+    monkeypatch.setenv("SILAKE_TEST_MARK", "set after the fork server started")
+    second = _executor(PROCESSES, 2)
+    try:
+        seen = {second.submit(os.getenv, "SILAKE_TEST_MARK").result() for _ in range(4)}
+    finally:
+        second.shutdown()
+    assert seen == {"set after the fork server started"}
