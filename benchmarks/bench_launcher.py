@@ -22,6 +22,7 @@ from typing import Any
 
 import silake.commit_loop  # noqa: F401  (imported before wrapping, as the CLI would)
 import silake.ingest as ingest
+import silake.metadata.load as metadata_load
 import silake.query.views as views
 from silake.lake import committer, maintenance, session  # noqa: F401
 
@@ -47,7 +48,8 @@ def wrap(owner: Any, name: str, label: str) -> None:
 STEPS = [
     (session.CatalogWriter, "__enter__", "open the catalog"),
     (committer.Committer, "recover", "settle dead runs"),
-    (ingest, "load_metadata", "load the metadata CSVs"),
+    (metadata_load, "load_metadata", "load the metadata CSVs (own thread)"),
+    (metadata_load.BackgroundLoad, "result", "wait for the metadata"),
     (ingest, "plan_ingest", "plan (committed versions)"),
     (session.CatalogWriter, "claim", "claim the lake"),
     (views, "publish_views", "store the views"),

@@ -31,7 +31,7 @@ from silake.lake.maintenance import maybe_compact
 from silake.lake.release_tables import commit_release_tables
 from silake.lake.session import CatalogWriter, first_line
 from silake.lake.storage import LakeStorage
-from silake.metadata.load import MetadataLoad, load_metadata
+from silake.metadata.load import BackgroundLoad, MetadataLoad
 from silake.schemas.release import METADATA_FILES
 from silake.settings import current
 from silake.shard_job import IngestContext
@@ -152,6 +152,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     """
     settings = current()
     found = discover(sources, metadata=metadata)  # the sources are listed before the lake is touched
+    metadata_load = BackgroundLoad(found.metadata_uris, settings.metadata_limits())  # beside the catalog's opening
     tempfiles.sweep()  # what killed runs on this host left in the temp dir
     target = locate_lake(lake, catalog, must_exist=False)
     storage = target.storage
@@ -169,7 +170,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
             committer = Committer(writer, run_id, check=lambda: lease.verify(storage, held),
                                   policy=settings.commit_policy())
             recovered, _ = committer.recover()
-            meta = load_metadata(found.metadata_uris, settings.metadata_limits())
+            meta = metadata_load.result()
             assert writer.con is not None
             plan = plan_ingest(found.shards, committed_versions(writer.con), full_refresh=full_refresh)
             if not plan.todo and is_local(runner):  # nothing to do; a remote launch still submits a (tiny) job

@@ -175,3 +175,18 @@ def test_rows_are_validated_in_batches_with_every_problem_on_its_line(monkeypatc
         assert {k: row[k] for k in parse_file_id(file_id)._fields} == parse_file_id(file_id)._asdict()
     assert parsed.table.schema == csv_tables.tables.TABLES["filelist"].schema
     assert gc.isenabled()
+
+
+def test_a_background_load_gives_the_same_tables_or_raises_the_same_error(tmp_path) -> None:
+    from silake.metadata.load import BackgroundLoad, load_metadata
+
+    (tmp_path / "relationships.csv").write_text(RELATIONSHIPS)
+    uris = {"relationships": str(tmp_path / "relationships.csv")}
+    loaded = BackgroundLoad(uris).result()
+    direct = load_metadata(uris)
+    assert loaded.tables["relationships"].table.equals(direct.tables["relationships"].table)
+    assert loaded.rejected_rows == direct.rejected_rows == 1
+    (tmp_path / "relationships.csv").write_text("vendor,session,rel,detail\nV00,1,a,b\n")
+    failing = BackgroundLoad(uris)
+    with pytest.raises(ValueError, match="relationships: header"):
+        failing.result()

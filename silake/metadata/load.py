@@ -6,6 +6,7 @@ quarantine rows there (scope 'metadata_row')."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -48,3 +49,28 @@ def load_metadata(uris: dict[str, str], limits: MetadataLimits = DEFAULT_METADAT
     parts, rels = load.tables.get("participants"), load.tables.get("relationships")
     load.index = MetadataIndex.from_tables(parts.table if parts else None, rels.table if rels else None)
     return load
+
+
+class BackgroundLoad:
+    """`load_metadata` on a daemon thread, started at once: the launcher parses the CSVs while it takes the
+    lease and opens the catalog (DuckDB releases the GIL). `result()` waits for it and raises what it raised;
+    a launcher that fails before asking does not wait for it."""
+
+    def __init__(self, uris: dict[str, str], limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> None:
+        self._load: MetadataLoad | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(uris, limits), name="silake-metadata", daemon=True)
+        self._thread.start()
+
+    def _run(self, uris: dict[str, str], limits: MetadataLimits) -> None:
+        try:
+            self._load = load_metadata(uris, limits)
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> MetadataLoad:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._load is not None
+        return self._load
