@@ -1,6 +1,7 @@
 """An ingest run: list the sources, take the lake's lease, stage the shards, commit them, report.
 
-    discover (sources only) -> lease -> recover what a killed run staged -> metadata -> plan
+    discover (sources only; the metadata CSVs then parse on their own thread) -> lease -> recover what a
+    killed run staged -> metadata (parsed by now) -> plan
     -> shards staged by workers (this machine: silake.local_run; a cluster: Beam or Dask) while the
        launcher's commit thread stores the views and the metadata tables, then commits finished shards
     -> finalize (the rest committed, small tables compacted) -> lease released
