@@ -15,6 +15,7 @@ import csv
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +52,11 @@ def write_csvs(root: Path, seed: int = 0) -> dict[str, str]:
     return uris
 
 
-def timed(fn: object, repeat: int) -> tuple[float, float]:
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     walls, cpus = [], []
     for _ in range(repeat):
         w, c = time.perf_counter(), time.process_time()
-        fn()  # type: ignore[operator]
+        fn()
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
     return statistics.median(walls), statistics.median(cpus)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FILE_ID_REGEX = re.compile(
     r"^V(?P<vendor>\d{2})_S(?P<session>\d{4,})_I(?P<prompt>\d{8})_P(?P<participant>\d{3,}[A-Z]*)$"
@@ -36,7 +39,7 @@ def parse_file_id(file_id: str) -> FileKeys:
     return FileKeys(file_id, v, s, i, p, f"V{v}_S{s}_I{i}")
 
 
-def file_keys_columns(file_ids: Sequence[str]) -> dict[str, Any]:
+def file_keys_columns(file_ids: Sequence[str]) -> dict[str, pa.Array]:
     """`parse_file_id` over a column of valid file ids at once: FileKeys field -> Arrow array."""
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -24,6 +24,8 @@ from .release import ANNOTATION_KINDS, UNDISCLOSED
 
 Seconds = Annotated[float, Field(allow_inf_nan=False)]
 DigitString = Annotated[str, StringConstraints(pattern=r"^\d+$")]
+#: A shard's batch or archive number: the lake stores them as int32.
+ShardIndex = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class _Record(BaseModel):
@@ -116,8 +118,8 @@ class FilelistRow(_Record):
     file_id: Annotated[str, StringConstraints(pattern=FILE_ID_REGEX.pattern)]
     label: Literal["improvised", "naturalistic"]
     split: Literal["train", "dev", "test"]
-    batch_idx: int
-    archive_idx: int
+    batch_idx: ShardIndex
+    archive_idx: ShardIndex
     has_imitator_movement: bool
     has_annotation_1p: bool
     has_annotation_3p: bool

@@ -46,6 +46,14 @@ _armed = _parse(current().failpoints)
 _passed: Counter[str] = Counter()
 
 
+def rearm() -> None:
+    """Read the armed points again from the environment of now (a worker forked from a server that
+    imported this module earlier, under another environment)."""
+    global _armed
+    _armed = _parse(current().failpoints)
+    _passed.clear()
+
+
 def hit(name: str) -> None:
     """Die here (SIGKILL, no cleanup of any kind), or hang here, if the environment armed this point."""
     armed = _armed.get(name)

@@ -1,7 +1,7 @@
 """An ingest run: list the sources, take the lake's lease, stage the shards, commit them, report.
 
-    discover (sources only; the metadata CSVs then parse on their own thread) -> lease -> recover what a
-    killed run staged -> metadata (parsed by now) -> plan
+    discover (sources only) -> lease (the metadata CSVs then parse on their own thread) -> recover what a
+    killed run staged -> metadata (waited for) -> plan
     -> shards staged by workers (this machine: silake.local_run; a cluster: Beam or Dask) while the
        launcher's commit thread stores the views and the metadata tables, then commits finished shards
     -> finalize (the rest committed, small tables compacted) -> lease released
@@ -153,13 +153,13 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     """
     settings = current()
     found = discover(sources, metadata=metadata)  # the sources are listed before the lake is touched
-    metadata_load = BackgroundLoad(found.metadata_uris, settings.metadata_limits())  # beside the catalog's opening
     tempfiles.sweep()  # what killed runs on this host left in the temp dir
     target = locate_lake(lake, catalog, must_exist=False)
     storage = target.storage
     run_id = new_run_id()
     detached = not wait and not is_local(runner)  # the launcher exits: nobody renews the lease
     held = lease.acquire(storage, run_id, lease.DETACHED_TTL if detached else None)
+    metadata_load = BackgroundLoad(found.metadata_uris, settings.metadata_limits())  # while the catalog opens
     handed_over = False
     totals: dict[str, int] = {}
     compacted: dict[str, tuple[int, int]] = {}
@@ -208,6 +208,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
             _raise_if_lost(storage, held, exc)  # a newer run took the lake: that is the cause, not what broke
         raise
     finally:
+        metadata_load.settle()  # an early failure: not left parsing while the interpreter shuts down
         if not handed_over:
             lease.release(storage, held)
     return summary, totals

@@ -8,9 +8,11 @@ chosen by shard count from measurements (README, `benchmarks/bench_startup.py`):
     1 shard, or 1 worker        in this process
     more                        worker processes (each ignores Ctrl-C, the launcher stops them)
 
-Worker processes are forked from a fork server that imported their modules once (`WORKER_PRELOAD`), rather
-than spawned to import them each (~1 s of CPU per worker); each gets the launcher's environment and
-working directory as they are when the pool starts, as a spawned one would.
+On Linux, worker processes are forked from a fork server that imported their modules once
+(`WORKER_PRELOAD`), rather than spawned to import them each (~1 s of CPU per worker). multiprocessing gives
+each the launcher's working directory and `sys.path` of the moment; `_worker_init` gives it the launcher's
+environment of the moment too (the server's dates from its start) and re-reads what silake took from it at
+import (the failpoints). Elsewhere they are spawned.
 
 `threads` is available (`--runner threads`) for machines where processes are costly: zlib, zstd and
 Arrow release the GIL, json decoding does not.
@@ -29,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from silake import failpoints
 from silake.lake.commit import CommitRecord
 from silake.shard_job import IngestContext, cancel_all, ingest_shard
 from silake.sources.shards import ShardRef
@@ -54,16 +57,15 @@ def choose(n_shards: int, workers: int | None, mode: str | None = None) -> tuple
 WORKER_PRELOAD = ("silake.local_run", "pandas")
 
 
-def _worker_init(environ: dict[str, str], cwd: str) -> None:
-    """Worker processes take the launcher's environment and working directory of now (the fork server's
-    date from its start), leave Ctrl-C to the launcher (a terminal sends it to the whole process group), and
-    die with it: Linux kills them when their parent dies (PR_SET_PDEATHSIG), and their parent, the fork
-    server, exits when the launcher does, even by SIGKILL."""
+def _worker_init(environ: dict[str, str]) -> None:
+    """Worker processes take the launcher's environment of now (the fork server's dates from its start),
+    leave Ctrl-C to the launcher (a terminal sends it to the whole process group), and die with it: Linux
+    kills them when their parent dies (PR_SET_PDEATHSIG), and their parent, the fork server, exits when the
+    launcher does, even by SIGKILL."""
     if os.environ != environ:
         os.environ.clear()
         os.environ.update(environ)
-    if os.getcwd() != cwd:
-        os.chdir(cwd)
+        failpoints.rearm()
     _let_the_fork_server_go()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -75,17 +77,22 @@ def _worker_init(environ: dict[str, str], cwd: str) -> None:
 
 
 def _let_the_fork_server_go() -> None:
-    """Close this worker's copy of the fork server's keep-alive pipe. multiprocessing hands it to every child
-    (so that they could fork through the same server): the server then outlives a SIGKILLed launcher for as
-    long as the workers do, and the workers (killed when their parent, the server, dies) live forever."""
+    """Close this worker's copy of the fork server's keep-alive pipe. The server exits when no process holds
+    it any more, and multiprocessing gives every forked child a copy: the server would then outlive a
+    SIGKILLed launcher for as long as the workers do, and the workers (killed when their parent, the server,
+    dies) would live forever."""
     from multiprocessing import forkserver
 
-    server = getattr(forkserver, "_forkserver", None)  # private: the test of a SIGKILLed launcher checks it
-    fd = getattr(server, "_forkserver_alive_fd", None)
+    server = getattr(forkserver, "_forkserver", None)  # private (tests check it in a worker, and a SIGKILL)
+    if server is None or not hasattr(server, "_forkserver_alive_fd"):
+        log.warning("this Python's multiprocessing.forkserver has no _forkserver_alive_fd: workers may outlive "
+                    "a killed launcher")
+        return
+    fd = server._forkserver_alive_fd
     if isinstance(fd, int):
         with contextlib.suppress(OSError):
             os.close(fd)
-        server._forkserver_alive_fd = None  # type: ignore[union-attr]
+        server._forkserver_alive_fd = None
 
 
 def _run_one(shard: ShardRef, ctx: IngestContext) -> CommitRecord:
@@ -96,12 +103,13 @@ def _executor(mode: str, workers: int) -> Executor:
     if mode == THREADS:
         return ThreadPoolExecutor(workers, thread_name_prefix="silake-shard")
     return ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=_worker_init,
-                               initargs=(dict(os.environ), os.getcwd()))
+                               initargs=(dict(os.environ),))
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
-    """Fork server where the platform has one (Linux, macOS), else spawn."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """A fork server on Linux (where PR_SET_PDEATHSIG ties the workers to it), else spawn (macOS: forking
+    a process that loaded numpy and Accelerate is what made CPython spawn there)."""
+    if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(list(WORKER_PRELOAD))  # (no effect once this process's server runs)

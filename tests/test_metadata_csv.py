@@ -161,12 +161,15 @@ def test_rows_are_validated_in_batches_with_every_problem_on_its_line(monkeypatc
              "V00_S0809_I00000582_P0948,improvised,nope,0,0,1,0,1",  # line 4: bad split
              "V00_S0809_I00000582_P0949,improvised,train,0",  # line 5: malformed
              f"{ids[2]},improvised,dev,1,2,0,0,0",
-             "V00_S0809_I00000582_P0950,improvised,train,x,0,1,0,1"]  # line 7: bad batch_idx
+             "V00_S0809_I00000582_P0950,improvised,train,x,0,1,0,1",  # line 7: bad batch_idx
+             "V00_S0809_I00000582_P0951,improvised,train,0,2147483648,1,0,1"]  # line 8: beyond the lake's int32
     parsed = parse_csv("filelist", "\n".join([header, *lines]) + "\n", "mem://filelist.csv")
     assert [(p.code, p.member_name) for p in parsed.problems] == [
-        ("csv_invalid_row", "line 4"), ("csv_malformed_row", "line 5"), ("csv_invalid_row", "line 7")]
+        ("csv_invalid_row", "line 4"), ("csv_malformed_row", "line 5"), ("csv_invalid_row", "line 7"),
+        ("csv_invalid_row", "line 8")]
     assert parsed.problems[0].reason.startswith("filelist line 4: split: Input should be")
     assert parsed.problems[2].reason.startswith("filelist line 7: batch_idx: Input should be a valid integer")
+    assert parsed.problems[3].reason == "filelist line 8: archive_idx: Input should be less than or equal to 2147483647"
     rows = parsed.table.to_pylist()
     assert [r["file_id"] for r in rows] == ids
     assert [(r["has_imitator_movement"], r["has_annotation_1p"]) for r in rows] == [

@@ -72,3 +72,26 @@ def test_worker_processes_take_the_environment_of_now(monkeypatch) -> None:
     finally:
         second.shutdown()
     assert seen == {"set after the fork server started"}
+
+
+def test_workers_fork_from_the_server_and_let_it_go() -> None:
+    """On Linux the workers come from the fork server, and none keeps its keep-alive pipe open (else the
+    server, and with it the workers, would outlive a SIGKILLed launcher: test_signals kills one)."""
+    import sys
+
+    from silake.local_run import PROCESSES, _executor, _process_context
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the fork server is used on Linux only")
+    assert _process_context().get_start_method() == "forkserver"
+    pool = _executor(PROCESSES, 2)
+    probe = "__import__('multiprocessing.forkserver', fromlist=['_']).{}"
+    try:
+        kept = {pool.submit(eval, probe.format("_forkserver._forkserver_alive_fd")).result() for _ in range(4)}
+        server = pool.submit(eval, probe.format("_forkserver._forkserver_pid")).result()
+        parents = {pool.submit(eval, "__import__('os').getppid()").result() for _ in range(4)}
+    finally:
+        pool.shutdown()
+    assert kept == {None}
+    assert server is None  # a worker never started a server of its own
+    assert len(parents) == 1 and parents != {__import__("os").getpid()}  # the server is their parent, not us

@@ -150,8 +150,9 @@ _BATCH_ROWS = 8192
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while rows are parsed: they make no cycles, yet every full collection
-    walked the whole launcher heap again (a third of a release-sized filelist's CPU)."""
+    """No cyclic garbage collection (in the whole process: the switch is global) while a batch is validated
+    and tabled, CPU work of a fraction of a second that makes no cycles, yet full collections walked the
+    whole launcher heap again (a third of a release-sized filelist's CPU). Reading the stream is not paused."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -184,6 +185,12 @@ def _validate_batch(name: str, model: type[BaseModel], batch: list[tuple[int, di
     return adapter.validate_python([raw for i, (_, raw) in enumerate(batch) if i not in first])
 
 
+def _batch_table(name: str, model: type[BaseModel], to_table: Callable[[list[Any], pa.Schema], pa.Table],
+                 schema: pa.Schema, batch: list[tuple[int, dict]], problems: list[tuple[int, Problem]]) -> pa.Table:
+    with _gc_paused():
+        return to_table(_validate_batch(name, model, batch, problems), schema)
+
+
 def parse_csv(name: str, text: str | IO[str], uri: str,
               limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> CsvTable:
     """Parse one metadata CSV (`name` as in METADATA_FILES; text, or a text stream read row by row) into its
@@ -194,21 +201,20 @@ def parse_csv(name: str, text: str | IO[str], uri: str,
     problems: list[tuple[int, Problem]] = []
     batch: list[tuple[int, dict]] = []
     stream = io.StringIO(text, newline="") if isinstance(text, str) else text
-    with _gc_paused():
-        try:
-            for line, raw in _rows(stream, name, uri, limits.max_rows(name)):  # row by row, never the whole stream
-                if "__error__" in raw:
-                    problems.append((line, Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}",
-                                                   f"line {line}")))
-                    continue
-                batch.append((line, prep(raw)))
-                if len(batch) == _BATCH_ROWS:
-                    parts.append(to_table(_validate_batch(name, model, batch, problems), schema))
-                    batch = []
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{uri}: not UTF-8 text ({exc.reason}: {exc.object[exc.start:exc.start + 4]!r}); "
-                             "save it as UTF-8") from None
-        parts.append(to_table(_validate_batch(name, model, batch, problems), schema))
+    try:
+        for line, raw in _rows(stream, name, uri, limits.max_rows(name)):  # row by row: the stream is never held whole
+            if "__error__" in raw:
+                problems.append((line, Problem("csv_malformed_row", f"{name} line {line}: {raw['__error__']}",
+                                               f"line {line}")))
+                continue
+            batch.append((line, prep(raw)))
+            if len(batch) == _BATCH_ROWS:
+                parts.append(_batch_table(name, model, to_table, schema, batch, problems))
+                batch = []
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{uri}: not UTF-8 text ({exc.reason}: {exc.object[exc.start:exc.start + 4]!r}); "
+                         "save it as UTF-8") from None
+    parts.append(_batch_table(name, model, to_table, schema, batch, problems))
     problems.sort(key=lambda p: p[0])
     return CsvTable(name, uri, pa.concat_tables(parts).combine_chunks(), [p for _, p in problems])
 

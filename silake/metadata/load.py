@@ -52,9 +52,9 @@ def load_metadata(uris: dict[str, str], limits: MetadataLimits = DEFAULT_METADAT
 
 
 class BackgroundLoad:
-    """`load_metadata` on a daemon thread, started at once: the launcher parses the CSVs while it takes the
-    lease and opens the catalog (DuckDB releases the GIL). `result()` waits for it and raises what it raised;
-    a launcher that fails before asking does not wait for it."""
+    """`load_metadata` on a daemon thread, started at once: the launcher parses the CSVs while it opens the
+    catalog (DuckDB releases the GIL). `result()` waits for it and raises what it raised; a launcher that
+    fails before asking calls `settle()`, which waits a little (never for a hung read)."""
 
     def __init__(self, uris: dict[str, str], limits: MetadataLimits = DEFAULT_METADATA_LIMITS) -> None:
         self._load: MetadataLoad | None = None
@@ -67,6 +67,10 @@ class BackgroundLoad:
             self._load = load_metadata(uris, limits)
         except BaseException as exc:  # handed to the caller of result()
             self._error = exc
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait up to `timeout` seconds for the parse to end (its result, or error, is then dropped)."""
+        self._thread.join(timeout)
 
     def result(self) -> MetadataLoad:
         self._thread.join()

@@ -16,6 +16,8 @@ connection: a refresh selects its scope once into Arrow and registers it (regist
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import duckdb
 import pyarrow as pa
 
@@ -84,19 +86,22 @@ class QaFindings:
             return
         con.execute(f"SET search_path = 'memory.main,{ALIAS}.main';")  # a USE may have reset it
         targets = _register_scope(con, changed)
-        if changed is None:
-            gone = "true"
-        else:
-            ids = sorted(set(changed.column("file_id").to_pylist()))
-            gone = (f"file_id IN (SELECT file_id FROM {_TARGETS}) OR file_id IN "
-                    f"({', '.join(sql_literal(i) for i in ids)})")
-        con.execute(f"DELETE FROM qa_findings WHERE {gone};")
-        if targets:  # no target, no finding: skip planning every QA family (~0.5 s; a fresh lake's first commits)
-            con.execute("INSERT INTO qa_findings SELECT * FROM qa_findings_live "
-                        f"WHERE file_id IN (SELECT file_id FROM {_TARGETS});")
-        # release the scope's Arrow tables (not after an error: the aborted transaction refuses the queries,
-        # and their error would hide the cause; the next refresh registers its own scope anyway)
-        _register_scope(con, None, empty=True)
+        try:
+            if changed is None:
+                gone = "true"
+            else:
+                ids = sorted(set(changed.column("file_id").to_pylist()))
+                gone = (f"file_id IN (SELECT file_id FROM {_TARGETS}) OR file_id IN "
+                        f"({', '.join(sql_literal(i) for i in ids)})")
+            con.execute(f"DELETE FROM qa_findings WHERE {gone};")
+            if targets:  # no target, no finding: skip planning every QA family (~0.5 s; a fresh lake's first commits)
+                con.execute("INSERT INTO qa_findings SELECT * FROM qa_findings_live "
+                            f"WHERE file_id IN (SELECT file_id FROM {_TARGETS});")
+        except BaseException:
+            with suppress(duckdb.Error):  # an aborted transaction refuses it; its error must not hide this one
+                _register_scope(con, None, empty=True)
+            raise
+        _register_scope(con, None, empty=True)  # release the scope's Arrow tables
 
 
 refresh_qa = QaFindings()
