@@ -66,12 +66,15 @@ def test_worker_processes_take_the_environment_of_now(monkeypatch) -> None:
     finally:
         first.shutdown()
     monkeypatch.setenv("SILAKE_TEST_MARK", "set after the fork server started")
+    monkeypatch.setenv("SILAKE_FAILPOINTS", "commit.after=3:pause")  # silake read it at import, in the server
     second = _executor(PROCESSES, 2)
     try:
         seen = {second.submit(os.getenv, "SILAKE_TEST_MARK").result() for _ in range(4)}
+        armed = second.submit(eval, "__import__('silake.failpoints', fromlist=['_'])._armed").result()
     finally:
         second.shutdown()
     assert seen == {"set after the fork server started"}
+    assert armed == {"commit.after": (3, "pause")}
 
 
 def test_workers_fork_from_the_server_and_let_it_go() -> None:
