@@ -16,6 +16,7 @@ median of --repeat runs) on the embedded demo release (11 shards) and its lake:
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import resource
 import shutil
@@ -30,6 +31,23 @@ from pathlib import Path
 SILAKE = [sys.executable, "-m", "silake.cli"]
 
 
+def adopt_orphans() -> None:
+    """Make this process the reaper of every process its children leave behind (Linux prctl
+    PR_SET_CHILD_SUBREAPER): the workers' fork server exits a moment after the launcher, and its CPU time
+    (with its workers') counts in RUSAGE_CHILDREN only once this process has waited for it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1)  # 36 = PR_SET_CHILD_SUBREAPER
+
+
+def reap_orphans() -> None:
+    """Wait for every descendant that was handed to this process (see `adopt_orphans`)."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,),
           before: list[str] | None = None) -> tuple[float, float]:
     """(wall s, CPU s of the process tree) of one run of `cmd`; `before` runs first, untimed."""
@@ -39,6 +57,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    reap_orphans()
     usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr}")
@@ -56,6 +75,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", type=Path, default=Path("bench-data/startup"))
     args = parser.parse_args()
+    adopt_orphans()
     data = args.data.resolve()
     release, lake = data / "release", data / "lake"
     if not (release / "filelist.csv").exists():
