@@ -74,6 +74,9 @@ class ReadLimits:
     read_cache_windows: int = 32
     prefetch_samples: int = 2  # samples (json and npz bytes) fetched ahead of decoding
     write_behind_batches: int = 16  # record batches queued behind decoding for the Parquet writer
+    # Freed memory a process running shards keeps for the next sample rather than returning it to the kernel
+    # (glibc: `silake.memory`); 0 leaves the C library's defaults. About a worker's peak (~0.5 GB) is kept.
+    keep_freed_bytes: int = GiB
 
 
 @dataclass(frozen=True, slots=True)

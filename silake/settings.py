@@ -30,6 +30,7 @@
 | `SILAKE_READ_CACHE_WINDOWS` | 32 | read windows a shard reader keeps |
 | `SILAKE_PREFETCH_SAMPLES` | 2 | samples fetched ahead of decoding |
 | `SILAKE_WRITE_BEHIND_BATCHES` | 16 | record batches queued for the Parquet writer |
+| `SILAKE_KEEP_FREED_BYTES` | 1 GiB | freed memory a shard process keeps for its next sample (glibc; 0: none) |
 | `SILAKE_MAX_CSV_BYTES` | 512 MiB | a metadata CSV (checked by one stat before reading) |
 | `SILAKE_MAX_CSV_ROWS_FACTOR` | 10 | rows read from a metadata CSV: this times the release's (at least 1,000) |
 | `SILAKE_SDK_CONTAINER_IMAGE` | - | infra: the Flex Template image, the default `--sdk_container_image` |
@@ -106,6 +107,8 @@ class Settings(BaseSettings):
     read_cache_windows: int | None = Field(None, gt=0, description="read windows a shard reader keeps")
     prefetch_samples: int | None = Field(None, gt=0, description="samples fetched ahead of decoding")
     write_behind_batches: int | None = Field(None, gt=0, description="batches queued for the Parquet writer")
+    keep_freed_bytes: int | None = Field(None, ge=0, description="freed memory a shard process keeps (0: libc's "
+                                                                 "defaults)")
 
     # Overrides of silake.schemas.limits.MetadataLimits (SILAKE_<FIELD>); unset: its default.
     max_csv_bytes: int | None = Field(None, gt=0, description="a metadata CSV's size")

@@ -27,6 +27,7 @@ from silake.lake.lease import Lease
 from silake.lake.shard_writer import ShardWriter
 from silake.lake.staging import Claim, ShardManifest, new_attempt, write_claim, write_manifest
 from silake.lake.storage import LakeStorage
+from silake.memory import keep_freed_memory
 from silake.metadata.join import MetadataIndex
 from silake.overlap import WriteBehind, prefetched
 from silake.schemas.ids import parse_file_id
@@ -120,6 +121,7 @@ def ingest_shard(shard: ShardRef, ctx: IngestContext) -> ShardReport:
     unreachable shard (only for a lake it cannot write). Interrupted (Ctrl-C, `cancel_all`), it removes what
     it wrote before the interruption goes on."""
     _sweep_once()
+    keep_freed_memory(ctx.reads.keep_freed_bytes)  # the next sample reuses this one's buffers
     storage = LakeStorage(ctx.lake_root)
     claim = Claim(ctx.run_id, shard.label, shard.split, shard.shard_key, new_attempt())
     write_claim(storage, claim)
