@@ -341,6 +341,10 @@ def _command(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the README for each command's codes)."""
     signals.install()
+    # numpy's OpenBLAS starts a thread per core at import, which spins ~0.1 s of CPU before it sleeps, in the
+    # launcher and again in the workers' fork server; no command calls BLAS. Commands import numpy lazily, so
+    # this comes first, and worker processes inherit it.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args  # SILAKE_DEBUG is read only when an error needs it (start-up stays cheap)
     try:

@@ -158,3 +158,27 @@ def test_info_shows_what_the_lake_holds_per_label_split_and_vendor(sample_releas
     table = silake("info", "--lake", str(lake), "--max-width", "200", check=True).stdout.splitlines()
     assert table[0] == f"lake {lake} (catalog {lake / 'ducklake.sqlite'})"
     assert table[-2].split()[:2] == ["total", str(len(truth.files))] and table[-1] == f"({len(rows) + 1} rows)"
+
+
+THREADS_AFTER_NUMPY = """
+import os, sys
+if sys.argv[1] == "cli":
+    from silake.cli import main
+    main(["--version"])
+import numpy
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2, reason="/proc, 2+ cores")
+def test_the_command_line_keeps_openblas_to_one_thread_unless_told_otherwise() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def threads(how: str, **extra: str) -> int:
+        out = subprocess.run([sys.executable, "-c", THREADS_AFTER_NUMPY, how], env={**env, **extra}, check=True,
+                             capture_output=True, text=True)
+        return int(out.stdout.strip().splitlines()[-1])
+
+    assert threads("plain") > 1  # numpy alone: OpenBLAS's spinning threads
+    assert threads("cli") == 1
+    assert threads("cli", OPENBLAS_NUM_THREADS="2") == 2  # a user's own choice stands
