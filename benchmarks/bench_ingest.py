@@ -142,7 +142,7 @@ target = locate_lake(sys.argv[1], None, must_exist=False)
 run_id = new_run_id()
 lease.acquire(target.storage, run_id)
 out = []
-with CatalogWriter(target) as writer:
+with CatalogWriter(target, own_sql_only=True) as writer:  # as the ingest opens it
     committer = Committer(writer, run_id)
     for ref in found.shards:
         cpu.clear()

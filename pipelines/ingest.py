@@ -68,7 +68,7 @@ class FinalizeRunFn(beam.DoFn):
     def process(self, _keys):
         storage = self.lake.storage
         try:
-            with CatalogWriter(self.lake, fence=self.lease) as writer:
+            with CatalogWriter(self.lake, fence=self.lease, own_sql_only=True) as writer:
                 committer = Committer(writer, self.lease.run_id, check=lambda: lease.verify(storage, self.lease))
                 finalize(writer, committer)
                 yield len(committer.committed)

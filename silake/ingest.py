@@ -166,7 +166,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     mode = ""
     interrupted: BaseException | None = None
     try:
-        with CatalogWriter(target) as writer, lease.Heartbeat(storage, held, enabled=not detached):
+        with CatalogWriter(target, own_sql_only=True) as writer, lease.Heartbeat(storage, held, enabled=not detached):
             writer.fence_with(held)
             committer = Committer(writer, run_id, check=lambda: lease.verify(storage, held),
                                   policy=settings.commit_policy())

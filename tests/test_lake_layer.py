@@ -294,3 +294,37 @@ def test_a_moved_lake_reads_the_same(tmp_path) -> None:
     shutil.rmtree(root)
     assert read_table(moved, "vad_segments").num_rows == 3
     assert str(root) not in (moved / CATALOG_FILE).read_bytes().decode("latin-1")  # no absolute path stored
+
+
+def _unsigned_allowed(con) -> bool:
+    return bool(con.execute("SELECT current_setting('allow_unsigned_extensions')").fetchone()[0])
+
+
+def test_only_an_ingests_writer_skips_extension_signatures(tmp_path, sample_release, monkeypatch):
+    """An ingest's writer runs silake's SQL only: it loads ducklake and sqlite without hashing their 71 MB.
+    Every other session - maintenance, whose `delete --where` takes a user's predicate, and every reader -
+    verifies them."""
+    lake = locate_lake(str(tmp_path / "lake"), None, must_exist=False)
+    with CatalogWriter(lake) as writer:
+        assert _unsigned_allowed(writer.con) is False
+    reader = open_reader(lake)
+    try:
+        assert _unsigned_allowed(reader) is False
+    finally:
+        reader.close()
+
+    seen: list[bool] = []
+    connect = CatalogWriter._connect
+
+    def observed(self):
+        con = connect(self)
+        seen.append(_unsigned_allowed(con))
+        return con
+
+    monkeypatch.setattr(CatalogWriter, "_connect", observed)
+    from silake.ingest import run
+
+    release, _ = sample_release
+    summary, _ = run([str(release / "improvised" / "dev")], str(tmp_path / "lake2"), workers=1)
+    assert summary.shards_processed == 2
+    assert seen == [True]

@@ -162,14 +162,15 @@ def postgres_password(lake: Lake) -> None:
     os.environ["PGPASSWORD"] = value.decode().strip()
 
 
-def open_duckdb(lake: Lake, *, reader: bool = True, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def open_duckdb(lake: Lake, *, reader: bool = True, threads: int | None = None, skip_signatures: bool = False
+                ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with the catalog's extensions and access to the lake root (`threads`:
-    None for one per core).
+    None for one per core; `skip_signatures`: see `extensions.connect`).
 
     A reader caches Parquet footers (a query reads the same files many times); the writer does not: it
     reads each new file's footer once, and a cache would keep every footer of a long ingest in memory."""
     postgres_password(lake)
-    con = extensions.connect(threads=threads)
+    con = extensions.connect(threads=threads, skip_signatures=skip_signatures)
     try:
         extensions.load(con, *catalog_extensions(lake))
         con.execute((SESSION_SQL if reader else "") + remote_access_sql(lake.root))
@@ -305,10 +306,13 @@ class CatalogWriter:
     """
 
     def __init__(self, lake: Lake, derive: Derive | None = None, *, fence: Lease | None = None,
-                 threads: int | None = WRITER_THREADS) -> None:
-        """`threads`: DuckDB threads of the session (None: DuckDB's default, one per core)."""
+                 threads: int | None = WRITER_THREADS, own_sql_only: bool = False) -> None:
+        """`threads`: DuckDB threads of the session (None: DuckDB's default, one per core). `own_sql_only`:
+        the session runs silake's SQL and nothing a user typed (an ingest; not `silake delete --where`), so
+        its extensions load without their signatures checked (`extensions.connect`)."""
         self.lake = lake
         self.threads = threads
+        self.own_sql_only = own_sql_only
         self.derive: Derive = derive or _default_derive()
         self.fence = fence  # when set, every commit checks that this lease's token is the lake's writer
         self._claim: Lease | None = None
@@ -343,7 +347,7 @@ class CatalogWriter:
         self.close()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        return open_duckdb(self.lake, reader=False, threads=self.threads)
+        return open_duckdb(self.lake, reader=False, threads=self.threads, skip_signatures=self.own_sql_only)
 
     def _attach(self) -> None:
         assert self.con is not None
