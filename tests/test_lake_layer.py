@@ -327,4 +327,4 @@ def test_only_an_ingests_writer_skips_extension_signatures(tmp_path, sample_rele
     release, _ = sample_release
     summary, _ = run([str(release / "improvised" / "dev")], str(tmp_path / "lake2"), workers=1)
     assert summary.shards_processed == 2
-    assert seen == [True]
+    assert seen and set(seen) == {True}  # every connection of the run's writer (a large process renews it)
