@@ -12,7 +12,8 @@ On Linux, worker processes are forked from a fork server that imported their mod
 (`WORKER_PRELOAD`), rather than spawned to import them each (~1 s of CPU per worker). multiprocessing gives
 each the launcher's working directory and `sys.path` of the moment; `_worker_init` gives it the launcher's
 environment of the moment too (the server's dates from its start) and re-reads what silake took from it at
-import (the failpoints). Elsewhere they are spawned.
+import (the failpoints), and freezes what it inherited out of the cyclic GC's way (`gc.freeze`, as CPython
+advises for forked workers). Elsewhere they are spawned.
 
 `threads` is available (`--runner threads`) for machines where processes are costly: zlib, zstd and
 Arrow release the GIL, json decoding does not.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -62,6 +64,9 @@ def _worker_init(environ: dict[str, str]) -> None:
     leave Ctrl-C to the launcher (a terminal sends it to the whole process group), and die with it: Linux
     kills them when their parent dies (PR_SET_PDEATHSIG), and their parent, the fork server, exits when the
     launcher does, even by SIGKILL."""
+    # What the fork server imported lives as long as the worker: frozen, the cyclic GC's collections skip it
+    # (they walked it at every full collection, and wrote to its pages, which then stopped being shared).
+    gc.freeze()
     if os.environ != environ:
         os.environ.clear()
         os.environ.update(environ)

@@ -93,8 +93,10 @@ def test_workers_fork_from_the_server_and_let_it_go() -> None:
         kept = {pool.submit(eval, probe.format("_forkserver._forkserver_alive_fd")).result() for _ in range(4)}
         server = pool.submit(eval, probe.format("_forkserver._forkserver_pid")).result()
         parents = {pool.submit(eval, "__import__('os').getppid()").result() for _ in range(4)}
+        frozen = min(pool.submit(eval, "__import__('gc').get_freeze_count()").result() for _ in range(4))
     finally:
         pool.shutdown()
+    assert frozen > 10_000  # what the server imported (silake, pyarrow, pandas...) is out of the GC's way
     assert kept == {None}
     assert server is None  # a worker never started a server of its own
     assert len(parents) == 1 and parents != {__import__("os").getpid()}  # the server is their parent, not us
