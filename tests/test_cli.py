@@ -182,3 +182,20 @@ def test_the_command_line_keeps_openblas_to_one_thread_unless_told_otherwise() -
     assert threads("plain") > 1  # numpy alone: OpenBLAS's spinning threads
     assert threads("cli") == 1
     assert threads("cli", OPENBLAS_NUM_THREADS="2") == 2  # a user's own choice stands
+
+
+FREEZE_AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count()))
+from silake.cli import entry, main
+assert main(["--version"]) == 0 and gc.get_freeze_count() == 0  # main leaves the caller's GC alone
+sys.argv = ["silake", "--version"]
+entry()
+"""
+
+
+def test_the_program_exits_past_the_final_garbage_collections_and_main_does_not() -> None:
+    out = subprocess.run([sys.executable, "-c", FREEZE_AT_EXIT], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    frozen = int(out.stdout.strip().splitlines()[-1].removeprefix("frozen at exit: "))
+    assert frozen > 10_000  # every object the imports made, out of the exit's collections

@@ -78,7 +78,7 @@ def test_wheel_contents(wheel):
         assert sql and all(n.startswith("silake/sql/") for n in sql)
         assert any(n.startswith("silake/schemas/") for n in names)
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-        assert re.search(r"^silake = silake\.cli:main$", zf.read(entry_points).decode(), re.M)
+        assert re.search(r"^silake = silake\.cli:entry$", zf.read(entry_points).decode(), re.M)
 
 
 @pytest.fixture(scope="module")
