@@ -153,6 +153,10 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     """
     settings = current()
     found = discover(sources, metadata=metadata)  # the sources are listed before the lake is touched
+    if runner in LOCAL_RUNNERS:  # worker processes get ready while the catalog opens
+        from silake.local_run import start_fork_server
+
+        start_fork_server(len(found.shards), workers, LOCAL_RUNNERS[runner])
     tempfiles.sweep()  # what killed runs on this host left in the temp dir
     target = locate_lake(lake, catalog, must_exist=False)
     storage = target.storage

@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -107,8 +108,9 @@ def _run_one(shard: ShardRef, ctx: IngestContext) -> CommitRecord:
 def _executor(mode: str, workers: int) -> Executor:
     if mode == THREADS:
         return ThreadPoolExecutor(workers, thread_name_prefix="silake-shard")
-    return ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=_worker_init,
-                               initargs=(dict(os.environ),))
+    ctx = _process_context()
+    _ensure_fork_server(ctx)
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(dict(os.environ),))
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
@@ -119,6 +121,42 @@ def _process_context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(list(WORKER_PRELOAD))  # (no effect once this process's server runs)
     return ctx
+
+
+def start_fork_server(n_shards: int, workers: int | None, mode: str | None = None) -> bool:
+    """Start the workers' fork server now if a run of `n_shards` would use worker processes (`choose`), so
+    that its imports (~0.5 s) overlap what the launcher does before the shards (opening the catalog,
+    planning) instead of following it; returns whether it did. The run's pool uses it (or starts it, when
+    this was not called). A run that then finds nothing to do leaves it idle until the launcher exits.
+
+    The server starts with SIGINT ignored: a Ctrl-C at the terminal reaches the whole process group, and the
+    server would die with a traceback if one arrived while it imports (its loop ignores SIGINT only after
+    that; the launcher stops the workers itself)."""
+    return choose(n_shards, workers, mode)[0] == PROCESSES and _ensure_fork_server(_process_context())
+
+
+def _ensure_fork_server(ctx: multiprocessing.context.BaseContext) -> bool:
+    """Start `ctx`'s fork server unless it runs, with SIGINT ignored (see `start_fork_server`); False for a
+    context without one."""
+    if ctx.get_start_method() != "forkserver":
+        return False
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():  # signal.signal: the main thread only
+        forkserver.ensure_running()
+        return True
+    # An ignored signal stays ignored across exec (a blocked one does not: the spawn resets the mask). Blocked
+    # meanwhile in this thread, a Ctrl-C at the launcher during the spawn waits instead of being dropped.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, handler if handler is not None else signal.SIG_DFL)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return True
 
 
 def stop_workers(pool: Executor) -> None:

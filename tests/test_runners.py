@@ -100,3 +100,66 @@ def test_workers_fork_from_the_server_and_let_it_go() -> None:
     assert kept == {None}
     assert server is None  # a worker never started a server of its own
     assert len(parents) == 1 and parents != {__import__("os").getpid()}  # the server is their parent, not us
+
+
+START_THEN_CTRL_C = """
+import os, signal, sys, time
+from multiprocessing import forkserver
+from silake.local_run import PROCESSES, _executor, start_fork_server
+assert not start_fork_server(1, 8)  # one shard runs in this process: no server for nothing
+assert forkserver._forkserver._forkserver_pid is None
+assert start_fork_server(3, 2)
+server = forkserver._forkserver._forkserver_pid
+os.kill(server, signal.SIGINT)  # a Ctrl-C at the terminal reaches it while it imports
+time.sleep(1.5)
+assert os.waitpid(server, os.WNOHANG) == (0, 0), "the fork server died of the Ctrl-C"
+pool = _executor(PROCESSES, 2)
+parents = {pool.submit(os.getppid).result() for _ in range(4)}
+pool.shutdown()
+assert parents == {server}, (parents, server)  # the pool uses the server started beforehand
+print("ok")
+"""
+
+
+def test_the_fork_server_starts_ahead_of_the_pool_and_ignores_a_ctrl_c_while_it_imports() -> None:
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the fork server is used on Linux only")
+    out = subprocess.run([sys.executable, "-c", START_THEN_CTRL_C], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert "Traceback" not in out.stderr and "KeyboardInterrupt" not in out.stderr, out.stderr
+
+
+SERVER_BEFORE_CATALOG = """
+import sys
+from multiprocessing import forkserver
+from silake.ingest import run
+from silake.lake.session import CatalogWriter
+
+seen = []
+enter = CatalogWriter.__enter__
+def observed(self):
+    seen.append(forkserver._forkserver._forkserver_pid)
+    return enter(self)
+CatalogWriter.__enter__ = observed
+summary, _ = run(sys.argv[1:-1], sys.argv[-1], workers=2)
+assert summary.shards_processed == 2 and summary.mode == "processes (2)", summary
+print(seen[0] is not None)
+"""
+
+
+def test_an_ingest_with_work_for_worker_processes_starts_their_server_before_it_opens_the_catalog(
+        tmp_path, sample_release) -> None:
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the fork server is used on Linux only")
+    release, _ = sample_release
+    shards = sorted(str(p) for p in release.rglob("*.tar"))[:2]
+    out = subprocess.run([sys.executable, "-c", SERVER_BEFORE_CATALOG, *shards, str(tmp_path / "lake")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "True"
