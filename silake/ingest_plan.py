@@ -35,7 +35,11 @@ def discover(sources: Sequence[str], *, metadata: str | None = None) -> Sources:
 
 def plan_ingest(shards: Sequence[ShardRef], committed: dict[ShardId, tuple[int, str | None]], *,
                 full_refresh: bool = False) -> IngestPlan:
-    """The shards to process: those whose (size, etag) the catalog does not hold as committed."""
+    """The shards to process: those whose (size, etag) the catalog does not hold as committed, largest first.
+
+    Workers take shards in this order, so the run's tail is made of the small ones (a batch's last archive)
+    rather than a large one that started last while the other workers idle (longest-first scheduling;
+    shards of equal size keep their listing order)."""
     done = {} if full_refresh else committed
-    todo = tuple(s for s in shards if done.get((s.label, s.split, s.shard_key)) != (s.size, s.etag))
-    return IngestPlan(tuple(shards), todo)
+    todo = [s for s in shards if done.get((s.label, s.split, s.shard_key)) != (s.size, s.etag)]
+    return IngestPlan(tuple(shards), tuple(sorted(todo, key=lambda s: -s.size)))
