@@ -87,3 +87,20 @@ def test_the_dask_runner_needs_no_beam(sample_release, tmp_path) -> None:
                           "--metadata", str(release), "--runner", "dask", "--workers", "1", "--no-progress"],
                          env=env_with(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
+
+
+def test_no_shard_waits_behind_a_long_one_while_another_worker_idles() -> None:
+    """silake's LocalCluster holds one task per worker thread and the shards go in one graph, in order: a
+    long first task keeps its worker, and every later one runs on the other worker meanwhile, in order. (With
+    Dask's default worker-saturation, one sits on the long task's worker until it is stolen, late.)"""
+    from dask.distributed import Client, as_completed
+
+    from silake.dask_run import local_cluster, submit_in_order
+
+    seconds = [4.0] + [0.25] * 6
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        futures = submit_in_order(client, time.sleep, seconds, [f"nap-{i:06d}" for i in range(len(seconds))])
+        done = [future.key for future in as_completed(futures)]
+    assert done[-1] == "nap-000000", done  # the short ones all finished while the long one ran
+    assert done[:-1] == [f"nap-{i:06d}" for i in range(1, len(seconds))]  # in the order they were given
