@@ -57,7 +57,7 @@ def _register_scope(con: duckdb.DuckDBPyConnection, changed: pa.Table | None, *,
         con.register(_TARGETS, every)
         # no file, no scope: and a scan of an empty DuckLake table looks up statistics per column, ~3 ms each
         # (duckdb/ducklake#1313), 0.2 s for `files` - at a fresh lake's first two commits
-        scope = limit if every.num_rows else " LIMIT 0"
+        scope = "" if every.num_rows else " LIMIT 0"
         con.register(_SCOPE_FILES, _select(con, f"SELECT * FROM files{scope}"))
         con.register(_SCOPE_FILELIST, _select(con, f"SELECT * FROM filelist{scope}"))
         return every.num_rows
