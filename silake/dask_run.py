@@ -52,9 +52,9 @@ def _run_one(shard: ShardRef, ctx: IngestContext) -> CommitRecord:
 
 
 def run_shards_on_dask(shards: Sequence[ShardRef], ctx: IngestContext, scheduler: str | None,
-                       workers: int | None) -> str:
-    """Stage every shard on a Dask cluster; returns how it ran (for the run summary). Without a scheduler
-    address, a LocalCluster of `workers` single-threaded worker processes on loopback (default: all cores)."""
+                       workers: int | None) -> None:
+    """Stage every shard on a Dask cluster. Without a scheduler address, a LocalCluster of
+    `cluster_size(workers, len(shards))` single-threaded worker processes on loopback."""
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
@@ -63,12 +63,9 @@ def run_shards_on_dask(shards: Sequence[ShardRef], ctx: IngestContext, scheduler
     cluster = None
     if scheduler:
         client = Client(scheduler, timeout="30s")
-        mode = f"dask ({scheduler})"
     else:
-        n = max(1, min(workers or os.cpu_count() or 1, len(shards)))
-        cluster = local_cluster(n)
+        cluster = local_cluster(cluster_size(workers, len(shards)))
         client = Client(cluster)
-        mode = f"dask LocalCluster ({n})"
     futures = []
     try:
         futures = submit_in_order(client, _run_one, shards, [shard_task_key(ctx.run_id, i, s) for i, s in
@@ -82,7 +79,16 @@ def run_shards_on_dask(shards: Sequence[ShardRef], ctx: IngestContext, scheduler
         client.close()
         if cluster is not None:
             cluster.close()
-    return mode
+
+
+def cluster_size(workers: int | None, n_shards: int) -> int:
+    """Worker processes of silake's LocalCluster: `workers` (default: all cores), never more than shards."""
+    return max(1, min(workers or os.cpu_count() or 1, n_shards))
+
+
+def describe_cluster(scheduler: str | None, workers: int | None, n_shards: int) -> str:
+    """Where the shards run, for the run summary."""
+    return f"dask ({scheduler})" if scheduler else f"dask LocalCluster ({cluster_size(workers, n_shards)})"
 
 
 def local_cluster(workers: int) -> LocalCluster:

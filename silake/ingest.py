@@ -189,9 +189,10 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
                 with CommitLoop(committer, len(plan.todo), progress=progress and is_local(runner),
                                 interval=settings.commit_interval,
                                 first=lambda: prepare_lake(writer, meta, run_id)) as loop:
+                    mode = _describe_runner(runner, len(plan.todo), workers, dask_scheduler)  # interrupted too
                     try:
-                        handed_over, totals, mode = _run_shards(plan, ctx, target, runner, workers, wait, beam_args,
-                                                                dask_scheduler)
+                        handed_over, totals = _run_shards(plan, ctx, target, runner, workers, wait, beam_args,
+                                                          dask_scheduler)
                     except BaseException as exc:
                         interrupted = signals.as_interruption(exc)
                         if interrupted is None:
@@ -230,23 +231,36 @@ def _raise_if_lost(storage: LakeStorage, held: lease.Lease, exc: BaseException) 
 
 
 def _run_shards(plan: IngestPlan, ctx: IngestContext, target: Lake, runner: str, workers: int | None, wait: bool,
-                beam_args: Sequence[str], dask_scheduler: str | None = None) -> tuple[bool, dict[str, int], str]:
-    """Stage every shard of the plan on the runner; (handed over to a job that commits itself, metrics, how
-    the shards ran)."""
+                beam_args: Sequence[str], dask_scheduler: str | None = None) -> tuple[bool, dict[str, int]]:
+    """Stage every shard of the plan on the runner; (handed over to a job that commits itself, metrics)."""
     if runner == DASK_RUNNER:
         from silake.dask_run import run_shards_on_dask
 
-        return False, {}, run_shards_on_dask(plan.todo, ctx, dask_scheduler, workers)
+        run_shards_on_dask(plan.todo, ctx, dask_scheduler, workers)
+        return False, {}
     if runner in LOCAL_RUNNERS:
         from silake.local_run import choose, run_shards
 
-        mode, n = choose(len(plan.todo), workers, LOCAL_RUNNERS[runner])
-        run_shards(plan.todo, ctx, mode, n)
-        return False, {}, mode if n == 1 else f"{mode} ({n})"
+        run_shards(plan.todo, ctx, *choose(len(plan.todo), workers, LOCAL_RUNNERS[runner]))
+        return False, {}
     from silake.pipelines.ingest import run_beam  # Beam only for a Beam runner
 
-    handed_over, totals = run_beam(plan, ctx, target, runner=runner, workers=workers, wait=wait, beam_args=beam_args)
-    return handed_over, totals, runner
+    return run_beam(plan, ctx, target, runner=runner, workers=workers, wait=wait, beam_args=beam_args)
+
+
+def _describe_runner(runner: str, n_shards: int, workers: int | None, dask_scheduler: str | None) -> str:
+    """How the shards run, for the run summary: in-process, processes (N), dask LocalCluster (N), a Beam
+    runner's name."""
+    if runner == DASK_RUNNER:
+        from silake.dask_run import describe_cluster
+
+        return describe_cluster(dask_scheduler, workers, n_shards)
+    if runner in LOCAL_RUNNERS:
+        from silake.local_run import choose
+
+        mode, n = choose(n_shards, workers, LOCAL_RUNNERS[runner])
+        return mode if n == 1 else f"{mode} ({n})"
+    return runner
 
 
 def format_summary(summary: RunSummary, totals: dict[str, int]) -> str:

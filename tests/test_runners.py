@@ -163,3 +163,36 @@ def test_an_ingest_with_work_for_worker_processes_starts_their_server_before_it_
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+INTERRUPTED_RUN = """
+import sys
+from silake.ingest import IngestInterrupted, run
+
+try:
+    run(sys.argv[1:-1], sys.argv[-1], workers=2, progress=False)
+except IngestInterrupted as exc:
+    print(exc.summary.mode, exc.summary.shards_processed)
+"""
+
+
+def test_an_interrupted_run_says_how_its_shards_ran(tmp_path, sample_release) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    release, _ = sample_release
+    shards = sorted(str(p) for p in release.rglob("*.tar"))[:3]
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_RUN, *shards, str(tmp_path / "lake")],
+                            env={**os.environ, "SILAKE_FAILPOINTS": "shard.staged=1:pause"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert proc.stderr is not None
+    paused = 0
+    while paused < 2:  # both worker processes hold their first shard, staged but not committed
+        line = proc.stderr.readline()
+        assert line, proc.communicate(timeout=60)
+        paused += line.startswith("failpoint shard.staged: paused")
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.split() == ["processes", "(2)", "0"], (out, err)
