@@ -2,13 +2,23 @@
 `hypernet`, and bytes. Not a test: it prints the figures behind the lake's Parquet options (README).
 
     .venv/bin/python benchmarks/bench_encoding.py bench-data/release-32/improvised/train/0000/0000.tar [--per-column]
+    .venv/bin/python benchmarks/bench_encoding.py bench-data/release-32/improvised/train/0000/0000.tar --budget
+
+`--budget` answers one question instead: which encoding of `frames` and `hypernet` fits issue 11's CPU target
+(a shard's CPU at most 1.2x the floor's, the floor inflating every npz with zlib and parsing every json)? It
+measures, in alternating rounds in this one process, the floor, the work no encoding removes (inflating and
+checking every npz with the product's own `decode_npz`, building its Arrow batches, parsing every json), and
+each candidate's encoding into memory (no file, no page cache: the least any write can cost); what 1.2x the
+floor leaves after both is what the shard's file writes, its manifest and its share of a commit may spend.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import json
 import os
+import statistics
 import sys
 import tarfile
 import tempfile
@@ -180,7 +190,85 @@ def per_column(t: pa.Table) -> None:
               flush=True)
 
 
+def _members(shard: str) -> list[tuple[str, bytes]]:
+    with tarfile.open(shard) as tar:
+        return [(m.name, tar.extractfile(m).read()) for m in tar  # type: ignore[union-attr]
+                if m.name.endswith((".npz", ".json"))]
+
+
+def _floor(members: list[tuple[str, bytes]]) -> None:
+    """What bench_ingest's floor does per member: numpy's loader (zlib) on every npz entry, json.loads."""
+    import numpy as np
+
+    for name, data in members:
+        if name.endswith(".json"):
+            json.loads(data)
+        else:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                for key in npz.files:
+                    npz[key]
+
+
+def _unavoidable(members: list[tuple[str, bytes]]) -> None:
+    """The product's own inflation and checks of every npz (ISA-L, CRC, caps) and its Arrow batches, every
+    json parsed."""
+    for name, data in members:
+        if name.endswith(".json"):
+            json.loads(data)
+        else:
+            f = decode_npz(data, member_name=name)
+            keys = parse_file_id(name.rsplit("/", 1)[-1].split(".")[0])
+            frames_batch(f, keys, 30.0)
+            hypernet_batch(f, keys, 30.0)
+
+
+def budget(shard: str, rounds: int = 5) -> None:
+    """Issue 11's CPU target against the cheapest encodings, measured in alternating rounds (medians)."""
+    members = _members(shard)
+    frames, hyper = load(shard)
+    nested = [f.name for f in frames.schema if pa.types.is_fixed_size_list(f.type)]
+    candidates: dict[str, Callable[[], None]] = {}
+
+    def encode(write: Writer, *tables: pa.Table) -> Callable[[], None]:
+        return lambda: [write(t, io.BytesIO()) for t in tables] and None
+
+    candidates["the lake's lists, zstd 1 (now)"] = encode(parquet(), frames, hyper)
+    candidates["the lake's lists, no compression"] = encode(parquet(compression="none"), frames, hyper)
+    flat_frames, flat_hyper = as_flat(frames), as_flat(hyper)
+    candidates[f"flat scalar columns ({flat_frames.num_columns} + {flat_hyper.num_columns}), zstd 1"] = encode(
+        parquet(), flat_frames, flat_hyper)
+    bin_frames, bin_hyper = as_binary(frames), as_binary(hyper)
+    candidates["fixed_size_binary (no SQL arrays), zstd 1"] = encode(parquet(), bin_frames, bin_hyper)
+    candidates["fixed_size_binary (no SQL arrays), no compression"] = encode(parquet(compression="none"),
+                                                                             bin_frames, bin_hyper)
+    steps: dict[str, Callable[[], None]] = {"floor": lambda: _floor(members),
+                                            "unavoidable": lambda: _unavoidable(members),
+                                            **candidates}
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t0 = time.process_time()
+            step()
+            times[name].append(time.process_time() - t0)
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    allowed = 1.2 * med["floor"] - med["unavoidable"]
+    print(f"\n{shard}: {frames.num_rows:,} frames ({len(nested)} fixed-size-list columns), "
+          f"{sum(len(d) for _, d in members) / 1e6:.0f} MB of npz + json; medians of {rounds} alternating rounds\n")
+    print("| step | CPU |\n|---|---:|")
+    print(f"| floor (zlib inflate, json parse) | {med['floor']:.3f} s |")
+    print(f"| target: 1.2x the floor | {1.2 * med['floor']:.3f} s |")
+    print(f"| inflate + check every npz (ISA-L), its Arrow batches, parse every json | {med['unavoidable']:.3f} s |")
+    print(f"| left for encoding, file writes, manifest, commit share | **{allowed:.3f} s** |")
+    print("\n| encoding of frames + hypernet, into memory | CPU | left for file writes, manifest, commit share |"
+          "\n|---|---:|---:|")
+    for name in candidates:
+        print(f"| {name} | {med[name]:.3f} s | {allowed - med[name]:+.3f} s |")
+
+
 def main() -> None:
+    if "--budget" in sys.argv:
+        budget(sys.argv[1])
+        return
     frames, hyper = load(sys.argv[1])
     for label, t in (("frames", frames), ("hypernet", hyper)):
         print(f"\n{label}: {t.num_rows:,} rows, {t.nbytes / 1e6:.0f} MB in Arrow\n")
