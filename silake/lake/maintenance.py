@@ -45,10 +45,14 @@ _KEYS_VIEW = "silake_delete_keys"
 def file_counts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = SMALL_TABLES, *,
                 smaller_than: int | None = None) -> dict[str, int]:
     """Live data files per table (from the catalog; no listing), only those under `smaller_than` if given."""
+    if not tables:
+        return {}
     where = f" WHERE data_file_size_bytes < {int(smaller_than)}" if smaller_than else ""
-    return {t: int(con.execute(f"SELECT count(*) FROM ducklake_list_files({sql_literal(ALIAS)}, "
-                               f"{sql_literal(t)}){where}").fetchone()[0])  # type: ignore[index]
-            for t in tables}
+    # one statement for every table: each statement costs DuckLake ~5 ms of planning and catalog reads
+    union = " UNION ALL ".join(f"SELECT {i} AS i, count(*) AS n FROM ducklake_list_files({sql_literal(ALIAS)}, "
+                               f"{sql_literal(t)}){where}" for i, t in enumerate(tables))
+    counts = dict(con.execute(union).fetchall())
+    return {t: int(counts[i]) for i, t in enumerate(tables)}
 
 
 def compact(writer: CatalogWriter, tables: tuple[str, ...] = SMALL_TABLES, *,
@@ -69,12 +73,12 @@ def compact(writer: CatalogWriter, tables: tuple[str, ...] = SMALL_TABLES, *,
     return {t: (before[t], after[t]) for t in tables}
 
 
-def maybe_compact(writer: CatalogWriter, threshold: int = COMPACT_THRESHOLD) -> dict[str, tuple[int, int]] | None:
+def maybe_compact(writer: CatalogWriter, threshold: int | None = None) -> dict[str, tuple[int, int]] | None:
     """Compact (files under AUTO_COMPACT_MAX_FILE_BYTES) when some small table has more than `threshold`
-    files; None when nothing needed it."""
+    files (default COMPACT_THRESHOLD); None when nothing needed it."""
     assert writer.con is not None
     counts = file_counts(writer.con, smaller_than=AUTO_COMPACT_MAX_FILE_BYTES)
-    if max(counts.values(), default=0) <= threshold:
+    if max(counts.values(), default=0) <= (COMPACT_THRESHOLD if threshold is None else threshold):
         return None
     return compact(writer, max_file_bytes=AUTO_COMPACT_MAX_FILE_BYTES)
 

@@ -25,10 +25,14 @@ METADATA_SHARD = ("unknown", "unknown", "metadata")  # (label, split, shard_key)
 
 
 
-def _current_files(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    rows = con.execute(f"SELECT data_file FROM ducklake_list_files({sql_literal(ALIAS)}, {sql_literal(table)})"
-                       ).fetchall()
-    return {posixpath.basename(r[0]) for r in rows}
+def _current_files(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, set[str]]:
+    """The names of each table's live data files, in one statement (DuckLake plans each one in ~5 ms)."""
+    union = " UNION ALL ".join(f"SELECT {i} AS i, data_file FROM ducklake_list_files({sql_literal(ALIAS)}, "
+                               f"{sql_literal(t)})" for i, t in enumerate(tables))
+    out: dict[str, set[str]] = {t: set() for t in tables}
+    for i, path in con.execute(union).fetchall() if tables else []:
+        out[tables[i]].add(posixpath.basename(path))
+    return out
 
 
 def _planned(name: str, table: pa.Table) -> tuple[str, bytes]:
@@ -52,8 +56,9 @@ def commit_release_tables(writer: CatalogWriter, tables: dict[str, pa.Table], qu
     wanted["quarantine"] = (quarantine.append_column("shard_key", pa.repeat(key, quarantine.num_rows))
                             if quarantine.num_rows else None)
     changes: dict[str, tuple[str, bytes] | None] = {}
+    files = _current_files(con, list(wanted))
     for name, table in wanted.items():
-        current = _current_files(con, name)
+        current = files[name]
         if name == "quarantine":
             _label, _split, shard = METADATA_SHARD
             current = {f for f in current if f.startswith(f"{shard}-")}
