@@ -70,7 +70,7 @@ class FinalizeRunFn(beam.DoFn):
         try:
             with CatalogWriter(self.lake, fence=self.lease, own_sql_only=True) as writer:
                 committer = Committer(writer, self.lease.run_id, check=lambda: lease.verify(storage, self.lease))
-                finalize(writer, committer)
+                finalize(committer)
                 yield len(committer.committed)
         finally:
             lease.release(storage, self.lease)

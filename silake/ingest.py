@@ -28,7 +28,6 @@ from silake.lake import lease
 from silake.lake.catalog import Lake, LakeError, locate_lake
 from silake.lake.commit import committed_versions
 from silake.lake.committer import Committer
-from silake.lake.maintenance import maybe_compact
 from silake.lake.release_tables import commit_release_tables
 from silake.lake.session import CatalogWriter, first_line
 from silake.lake.storage import LakeStorage
@@ -121,24 +120,30 @@ class IngestInterrupted(Exception):
                          "run the same command again to continue")
 
 
-def prepare_lake(writer: CatalogWriter, meta: MetadataLoad, run_id: str) -> list[str]:
+def prepare_lake(writer: CatalogWriter, meta: MetadataLoad, run_id: str, *, shards_follow: bool = False
+                 ) -> list[str]:
     """The catalog work of a run that needs no shard: the SQL layer's views (first, so each data commit's QA
-    refresh runs under the views it stores) and the release-wide tables (returns those that changed)."""
+    refresh runs under the views it stores) and the release-wide tables (returns those that changed); with
+    `shards_follow`, also the session of the shards' commits (their QA refresh), while the shards run."""
     from silake.query.views import publish_views
 
     publish_views(writer)
-    return commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(), run_id=run_id)
+    written = commit_release_tables(writer, meta.arrow_tables(), meta.quarantine(), run_id=run_id)
+    if shards_follow:
+        writer.prepare_derive()  # ~0.1-0.2 s: else the run's last commit pays it, after the shards
+    return written
 
 
-def finalize(writer: CatalogWriter, committer: Committer, *, interrupted: bool = False
+def finalize(committer: Committer, *, interrupted: bool = False
              ) -> dict[str, tuple[int, int]]:
     """After the workers: commit what is left, drop what never finished; then (unless interrupted, where
-    every second counts) compact the small tables when they need it. (The views were stored before the
-    shards, by `prepare_lake`.)"""
+    every second counts) compact the small tables when they need it - every commit checks after itself, so
+    only a run that committed nothing checks here. Returns what the run compacted. (The views were stored
+    before the shards, by `prepare_lake`.)"""
     committer.finish()
-    if interrupted:
-        return {}
-    return maybe_compact(writer) or {}
+    if not interrupted and not committer.snapshots:
+        committer.compact_if_needed()
+    return committer.compacted
 
 
 def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metadata: str | None = None,
@@ -180,7 +185,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
             plan = plan_ingest(found.shards, committed_versions(writer.con), full_refresh=full_refresh)
             if not plan.todo and is_local(runner):  # nothing to do; a remote launch still submits a (tiny) job
                 written = prepare_lake(writer, meta, run_id)
-                compacted = finalize(writer, committer)
+                compacted = finalize(committer)
             else:
                 writer.claim()  # from here on, a run that held the lake before cannot commit
                 ctx = IngestContext(target.root, run_id, meta.index, caps=settings.caps(),
@@ -188,7 +193,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
                 # the commit thread stores the views and the release tables while the first shards run
                 with CommitLoop(committer, len(plan.todo), progress=progress and is_local(runner),
                                 interval=settings.commit_interval,
-                                first=lambda: prepare_lake(writer, meta, run_id)) as loop:
+                                first=lambda: prepare_lake(writer, meta, run_id, shards_follow=not detached)) as loop:
                     mode = _describe_runner(runner, len(plan.todo), workers, dask_scheduler)  # interrupted too
                     try:
                         handed_over, totals = _run_shards(plan, ctx, target, runner, workers, wait, beam_args,
@@ -203,7 +208,7 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
                 if loop.error is not None and interrupted is None:
                     raise loop.error
                 if not handed_over:
-                    compacted = finalize(writer, committer, interrupted=interrupted is not None)
+                    compacted = finalize(committer, interrupted=interrupted is not None)
             summary = RunSummary.of(run_id, target.root, found, plan, committer, recovered=recovered, meta=meta,
                                     tables_written=written, compacted=compacted, mode=mode)
             if interrupted is not None:

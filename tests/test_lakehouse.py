@@ -38,7 +38,9 @@ pytestmark = pytest.mark.slow
 def test_readers_never_see_a_partial_shard_during_an_ingest(sample_release, tmp_path) -> None:
     release, truth = sample_release
     lake = tmp_path / "lake"
-    proc = subprocess.Popen(ingest_cmd(release, lake, "--workers", "2"), env=env_with(),
+    # shards staged 0.4 s apart, so the run commits several times (the demo's small shards could otherwise all
+    # be staged before the first look, and the one commit land just before the run ends)
+    proc = subprocess.Popen(ingest_cmd(release, lake, "--workers", "2"), env=env_with(SILAKE_FAILPOINTS=SLOW_SHARDS),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[dict[str, int]] = []
     while proc.poll() is None:
@@ -212,6 +214,21 @@ def test_compaction_and_vacuum_keep_every_row_and_drop_unneeded_files(sample_rel
     assert not stray.exists()
     assert observe(lake) == before
     assert len(list((lake / "main" / "files").rglob("*.parquet"))) == live  # the merged-away files are gone
+
+
+def test_an_ingest_that_compacts_reports_what_it_merged(sample_release, tmp_path, monkeypatch) -> None:
+    from silake.ingest import run
+    from silake.lake import maintenance
+
+    release, truth = sample_release
+    monkeypatch.setattr(maintenance, "COMPACT_THRESHOLD", 3)  # the demo's 11 shards leave 11 files per table
+    summary, _ = run([str(release)], str(tmp_path / "lake"), workers=1)
+    partitions = len({(f.label, f.split) for f in truth.files})
+    assert len(summary.snapshots) == 1  # one commit, which compacted after itself
+    assert summary.compacted["files"] == (len(truth.shards), partitions)
+    with connect(str(tmp_path / "lake")) as con:
+        live = maintenance.file_counts(con)
+    assert {t: after for t, (_, after) in summary.compacted.items()} == live
 
 
 def test_a_postgresql_catalog_with_the_data_on_s3(sample_release, moto_s3, tmp_path) -> None:

@@ -165,6 +165,7 @@ class Committer:
         self.policy = policy
         self.committed: list[CommitRecord] = []
         self.snapshots: list[int] = []
+        self.compacted: dict[str, tuple[int, int]] = {}  # table -> (files before, after) over this run
         self._pending: dict[str, ShardManifest] = {}  # staged manifests not committed yet, by path
         self._waiting_since: float | None = None  # when the first of them was collected
 
@@ -211,12 +212,17 @@ class Committer:
         failpoints.hit("commit.after")
         self._settle(result)
         if result.snapshot is not None:
-            maybe_compact(self.writer)  # keeps the small tables' file counts, and each commit's QA scan, bounded
+            self.compact_if_needed()  # keeps the small tables' file counts, and each commit's QA scan, bounded
             self.writer.renew_if_large()
             self.snapshots.append(result.snapshot)
         records = [m.commit for m in result.committed]
         self.committed += records
         return records
+
+    def compact_if_needed(self) -> None:
+        """Compact the small tables if one holds too many files; what it merged adds to `compacted`."""
+        for table, (before, after) in (maybe_compact(self.writer) or {}).items():
+            self.compacted[table] = (self.compacted.get(table, (before, after))[0], after)
 
     def _settle(self, result: BatchResult) -> None:
         for m in (*result.committed, *result.already):

@@ -482,9 +482,8 @@ class CatalogWriter:
         """
         con = self.con
         assert con is not None
-        if derives and not self._prepared:
-            self.derive.prepare(con)
-            self._prepared = True
+        if derives:
+            self.prepare_derive()
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CALL ducklake_set_commit_message({sql_literal(ALIAS)}, 'silake', "
@@ -509,6 +508,14 @@ class CatalogWriter:
             raise
         self.publish()
         return self.current_snapshot()
+
+    def prepare_derive(self) -> None:
+        """Set up `derive`'s session on this connection now, if no transaction did yet (a run that will commit
+        data does it beside its shards, not after them)."""
+        assert self.con is not None
+        if not self._prepared:
+            self.derive.prepare(self.con)
+            self._prepared = True
 
     def _check_fence(self, con: duckdb.DuckDBPyConnection, fence: Lease) -> None:
         """The fence: replace our own `lake_writer` row, which exists only while we are the writer. A claim
