@@ -56,7 +56,7 @@ STEPS = [
     (ingest, "commit_release_tables", "commit the metadata tables"),
     (ingest, "_run_shards", "shards (workers)"),
     (committer.Committer, "finish", "last commit"),
-    (ingest, "maybe_compact", "compaction check"),
+    (committer.Committer, "compact_if_needed", "compaction check"),
     (session.CatalogWriter, "__exit__", "close the catalog"),
 ]
 

@@ -158,10 +158,11 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
     """
     settings = current()
     found = discover(sources, metadata=metadata)  # the sources are listed before the lake is touched
+    forked_ahead = False
     if runner in LOCAL_RUNNERS:  # worker processes get ready while the catalog opens
         from silake.local_run import start_fork_server
 
-        start_fork_server(len(found.shards), workers, LOCAL_RUNNERS[runner])
+        forked_ahead = start_fork_server(len(found.shards), workers, LOCAL_RUNNERS[runner])
     tempfiles.sweep()  # what killed runs on this host left in the temp dir
     target = locate_lake(lake, catalog, must_exist=False)
     storage = target.storage
@@ -183,6 +184,10 @@ def run(sources: Sequence[str], lake: str, *, catalog: str | None = None, metada
             meta = metadata_load.result()
             assert writer.con is not None
             plan = plan_ingest(found.shards, committed_versions(writer.con), full_refresh=full_refresh)
+            if forked_ahead:  # stopped if the plan has no work for worker processes after all
+                from silake.local_run import settle_fork_server
+
+                settle_fork_server(len(plan.todo), workers, LOCAL_RUNNERS[runner])
             if not plan.todo and is_local(runner):  # nothing to do; a remote launch still submits a (tiny) job
                 written = prepare_lake(writer, meta, run_id)
                 compacted = finalize(committer)

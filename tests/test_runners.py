@@ -196,3 +196,48 @@ def test_an_interrupted_run_says_how_its_shards_ran(tmp_path, sample_release) ->
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.split() == ["processes", "(2)", "0"], (out, err)
+
+
+NOTHING_TO_DO = """
+import os, sys
+from multiprocessing import forkserver
+import silake.local_run as local_run
+from silake.ingest import run
+
+started = []
+start = local_run.start_fork_server
+def observed(*args):
+    ok = start(*args)
+    started.append(forkserver._forkserver._forkserver_pid if ok else None)
+    return ok
+local_run.start_fork_server = observed
+summary, _ = run(sys.argv[1:-1], sys.argv[-1], workers=2)
+pid = started[0]
+assert pid is not None, "no fork server was started ahead"
+assert forkserver._forkserver._forkserver_pid is None, "the fork server was left running"
+try:
+    os.kill(pid, 0)
+    print("alive")
+except ProcessLookupError:
+    print(summary.shards_skipped, summary.shards_processed)
+"""
+
+
+def test_a_run_with_nothing_for_worker_processes_stops_the_fork_server_it_started_ahead(tmp_path,
+                                                                                     sample_release) -> None:
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the fork server is used on Linux only")
+    release, _ = sample_release
+    shards = sorted(str(p) for p in release.rglob("*.tar"))[:3]
+    lake = str(tmp_path / "lake")
+    first = subprocess.run([sys.executable, "-c", NOTHING_TO_DO, *shards[:2], lake], capture_output=True,
+                           text=True, timeout=300)
+    assert first.returncode != 0 and "the fork server was left running" in first.stderr  # 2 shards: it works
+    for todo, expected in ((shards[:2], "2 0"), (shards, "2 1")):  # nothing left; one shard, run in-process
+        out = subprocess.run([sys.executable, "-c", NOTHING_TO_DO, *todo, lake], capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip().splitlines()[-1] == expected
