@@ -124,6 +124,39 @@ def test_a_new_lake_gets_a_descriptor_a_wal_catalog_and_every_table(tmp_path) ->
     con.close()
 
 
+def _columns(writer: CatalogWriter, table: str) -> list[str]:
+    assert writer.con is not None
+    return [r[0] for r in writer.con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                                             f"'lake' AND table_name = '{table}'").fetchall()]
+
+
+def test_a_writer_evolves_the_tables_of_a_catalog_whose_fingerprint_differs_and_trusts_a_matching_one(
+        tmp_path) -> None:
+    from silake.lake.ddl import TABLES_INFO_VIEW, table_columns, tables_fingerprint
+    from silake.schemas.tables import TABLES
+
+    lake = locate_lake(str(tmp_path / "lake"), must_exist=False)
+    wanted = [name for name, _ in table_columns(TABLES["vad_segments"])]
+    with CatalogWriter(lake) as writer:
+        assert writer.con is not None
+        marker = f"SELECT tables_fingerprint, written_by_silake FROM lake.main.{TABLES_INFO_VIEW}"
+        assert writer.con.execute(marker).fetchone()[0] == tables_fingerprint()
+        # what an older silake left: a column this one adds, and no fingerprint
+        writer.con.execute("ALTER TABLE vad_segments DROP COLUMN end_s")
+        writer.con.execute(f"DROP VIEW {TABLES_INFO_VIEW}")
+        snapshots = writer.con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
+    with CatalogWriter(lake) as writer:  # compared: the column is added, the fingerprint stored, in one commit
+        assert writer.con is not None
+        assert sorted(_columns(writer, "vad_segments")) == sorted(wanted)  # (an added column comes last)
+        assert writer.con.execute(marker).fetchone()[0] == tables_fingerprint()
+        assert writer.con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0] == snapshots + 1
+        writer.con.execute("ALTER TABLE vad_segments DROP COLUMN end_s")  # behind the fingerprint's back
+    with CatalogWriter(lake) as writer:  # a matching fingerprint: nothing compared, nothing committed
+        assert writer.con is not None
+        assert "end_s" not in _columns(writer, "vad_segments")
+        assert writer.con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0] == snapshots + 2
+
+
 def test_no_lake_and_an_old_layout_are_clear_errors(tmp_path) -> None:
     with pytest.raises(LakeError, match="no lake at"):
         locate_lake(str(tmp_path / "nowhere"))

@@ -7,11 +7,12 @@ Parquet files store both as the same LIST). `body_pose[1][2]` and every list fun
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 import pyarrow as pa
 
-from silake.schemas.tables import PARTITION_COLUMNS, TABLES, Table
+from silake.schemas.tables import LARGE_TABLES, PARTITION_COLUMNS, TABLES, Table
 
 from .sqltext import quote, sql_literal
 
@@ -81,6 +82,25 @@ def comments_sql(table: Table, current: Mapping[str | None, str | None] | None =
 
 def all_tables() -> list[Table]:
     return list(TABLES.values())
+
+
+#: The view a catalog's tables are fingerprinted by: a writer whose tables match skips comparing them.
+TABLES_INFO_VIEW = "lake_tables"
+
+
+def tables_fingerprint() -> str:
+    """A digest of every table as this silake creates it (columns, types, partitioning, comments, options)."""
+    script = "".join(create_table_sql(t) + comments_sql(t) for t in all_tables())
+    return hashlib.sha256((script + ",".join(sorted(LARGE_TABLES))).encode()).hexdigest()
+
+
+def tables_info_sql(digest: str, version: str) -> str:
+    """The marker view a writer stores once the catalog's tables match `digest`."""
+    return (f"CREATE OR REPLACE VIEW {TABLES_INFO_VIEW} AS SELECT {sql_literal(digest)} AS tables_fingerprint, "
+            f"{sql_literal(version)} AS written_by_silake, 'the tables as silake creates them; the data is in "
+            "the tables' AS note;\n"
+            f"COMMENT ON VIEW {TABLES_INFO_VIEW} IS 'which silake''s table definitions this catalog holds (a writer "
+            "compares its tables only when the fingerprint differs)';\n")
 
 
 def missing_columns(existing: dict[str, dict[str, str]]) -> list[str]:

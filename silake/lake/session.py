@@ -436,12 +436,29 @@ class CatalogWriter:
             self.con.execute("DETACH silake_new")
 
     def _ensure_tables(self) -> None:
-
+        """Create the tables a catalog lacks and evolve those it has (new columns, comments) - unless its
+        fingerprint view says it holds exactly this silake's tables (comparing them costs ~0.15 s a run)."""
+        from silake import __version__
         from silake.schemas.tables import LARGE_TABLES
 
-        from .ddl import all_tables, comments_sql, create_table_sql, evolve_sql
+        from .ddl import (
+            TABLES_INFO_VIEW,
+            all_tables,
+            comments_sql,
+            create_table_sql,
+            evolve_sql,
+            tables_fingerprint,
+            tables_info_sql,
+        )
 
         assert self.con is not None
+        digest = tables_fingerprint()
+        try:
+            stored = self.con.execute(f"SELECT tables_fingerprint FROM {ALIAS}.main.{TABLES_INFO_VIEW}").fetchone()
+        except duckdb.CatalogException:  # a new catalog, or one an older silake wrote
+            stored = None
+        if stored is not None and stored[0] == digest:
+            return
         rows = self.con.execute(
             "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
             f"WHERE database_name = {sql_literal(ALIAS)}").fetchall()
@@ -464,12 +481,15 @@ class CatalogWriter:
                     options += f"CALL {ALIAS}.set_option('auto_compact', false, table_name => " \
                                f"{sql_literal(table.name)});\n"
             script += comments_sql(table, comments.get(table.name))  # (a new table: all of them)
-        if script:
-            self.transaction(lambda con: con.execute(script), message="silake: create or evolve tables",
-                             derives=False)
-        if options:  # table options cannot be set in the transaction that creates the table
-            self.con.execute(options)
-            self.publish()
+        marker = tables_info_sql(digest, __version__)  # last: a catalog it marks holds all of the above
+        if not options:
+            self.transaction(lambda con: con.execute(script + marker), message="silake: create or evolve tables",
+                             derives=False, extra={"tables_fingerprint": digest})
+            return
+        self.transaction(lambda con: con.execute(script), message="silake: create or evolve tables",
+                         derives=False)
+        self.con.execute(options + marker)  # table options cannot be set in the transaction that creates the table
+        self.publish()
 
     # commits
     def transaction(self, body: Callable[[duckdb.DuckDBPyConnection], object], *, message: str,
