@@ -64,15 +64,22 @@ def hit(name: str) -> None:
     if _passed[name] < nth:
         return
     if _is_sleep(action):
-        print(f"failpoint {name}: sleeping {action[5:]} s (pid {os.getpid()})", file=sys.stderr, flush=True)
+        _say(f"failpoint {name}: sleeping {action[5:]} s (pid {os.getpid()})")
         time.sleep(float(action[5:]))
         return
     if action == "pause":
-        print(f"failpoint {name}: paused (pid {os.getpid()})", file=sys.stderr, flush=True)
+        _say(f"failpoint {name}: paused (pid {os.getpid()})")
         while not _released():  # a signal ends the process, or (a worker thread) lets it go on to stop
             time.sleep(0.1)
         return
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _say(line: str) -> None:
+    """One line on stderr in one write: worker processes share the pipe, and `print` writes the text and its
+    newline separately when stderr is unbuffered (PYTHONUNBUFFERED), so two workers' lines could interleave."""
+    sys.stderr.flush()
+    os.write(sys.stderr.fileno(), (line + "\n").encode())
 
 
 def _released() -> bool:

@@ -241,3 +241,30 @@ def test_a_run_with_nothing_for_worker_processes_stops_the_fork_server_it_starte
                              timeout=300)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip().splitlines()[-1] == expected
+
+
+SAY_MANY = """
+import os, sys
+from silake import failpoints
+for _ in range(300):
+    failpoints.hit("shard.staged")
+"""
+
+
+def test_failpoint_lines_of_processes_sharing_stderr_never_interleave() -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    # unbuffered, as on these machines (PYTHONUNBUFFERED): `print` writes a line's text and newline apart
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SILAKE_FAILPOINTS": "shard.staged=1:sleep0"}
+    read, write = os.pipe()
+    procs = [subprocess.Popen([sys.executable, "-c", SAY_MANY], env=env, stderr=write) for _ in range(3)]
+    os.close(write)
+    with os.fdopen(read) as fh:
+        lines = fh.read().splitlines()
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    assert len(lines) == 900
+    assert all(re.fullmatch(r"failpoint shard\.staged: sleeping 0 s \(pid \d+\)", line) for line in lines), \
+        [line for line in lines if "failpoint" not in line or line.count("failpoint") > 1][:3]
