@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 PAUSED = re.compile(r"^failpoint \S+: paused \(pid (\d+)\)$")
 STOPPED_WITHIN_S = 5.0
+PAUSED_WITHIN_S = 120.0  # a missing line fails the test instead of hanging the suite
 
 
 def _alive(pid: int) -> bool:
@@ -40,15 +42,20 @@ def _run_until_paused(cmd: list[str], env: dict[str, str], pauses: int) -> tuple
     assert proc.stderr is not None
     pids: list[int] = []
     lines: list[str] = []
+    # a line that never comes: the whole group killed, so EOF and a failure instead of a hang
+    watchdog = threading.Timer(PAUSED_WITHIN_S, os.killpg, (proc.pid, signal.SIGKILL))
+    watchdog.start()
     while len(pids) < pauses:
         line = proc.stderr.readline()
         if not line:
+            watchdog.cancel()
             proc.wait(timeout=30)
             pytest.fail(f"exited {proc.returncode} before pausing: {''.join(lines)}")
         lines.append(line)
         m = PAUSED.match(line.strip())
         if m:
             pids.append(int(m.group(1)))
+    watchdog.cancel()
     return proc, pids, lines
 
 
