@@ -18,21 +18,10 @@ from silake.schemas.tables import TABLES
 
 from .layout import table_dir
 from .parquet import table_bytes
-from .session import ALIAS, CatalogWriter
+from .session import ALIAS, CatalogWriter, live_data_files
 from .sqltext import quote, sql_literal
 
 METADATA_SHARD = ("unknown", "unknown", "metadata")  # (label, split, shard_key) of metadata quarantine rows
-
-
-
-def _current_files(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, set[str]]:
-    """The names of each table's live data files, in one statement (DuckLake plans each one in ~5 ms)."""
-    union = " UNION ALL ".join(f"SELECT {i} AS i, data_file FROM ducklake_list_files({sql_literal(ALIAS)}, "
-                               f"{sql_literal(t)})" for i, t in enumerate(tables))
-    out: dict[str, set[str]] = {t: set() for t in tables}
-    for i, path in con.execute(union).fetchall() if tables else []:
-        out[tables[i]].add(posixpath.basename(path))
-    return out
 
 
 def _planned(name: str, table: pa.Table) -> tuple[str, bytes]:
@@ -56,9 +45,9 @@ def commit_release_tables(writer: CatalogWriter, tables: dict[str, pa.Table], qu
     wanted["quarantine"] = (quarantine.append_column("shard_key", pa.repeat(key, quarantine.num_rows))
                             if quarantine.num_rows else None)
     changes: dict[str, tuple[str, bytes] | None] = {}
-    files = _current_files(con, list(wanted))
+    files = live_data_files(con, wanted)
     for name, table in wanted.items():
-        current = files[name]
+        current = {posixpath.basename(path) for path, _ in files[name]}
         if name == "quarantine":
             _label, _split, shard = METADATA_SHARD
             current = {f for f in current if f.startswith(f"{shard}-")}
